@@ -1,0 +1,106 @@
+# voxtrace build. `make` builds build/voxtrace; `make run` and `make test` are the README's two
+# commands and install whatever is missing first (scripts/install-deps.sh).
+#
+#   make                  build/voxtrace
+#   make run              build, then serve with SQLite in ./voxtrace-data
+#   make test             unit tests (cmocka), the same under ASan+UBSan, then integration tests
+#   make unit             unit tests only          make integration   node:test suites only
+#   make SANITIZE=1       build into build-san/ with AddressSanitizer and UBSan
+#   make bench            the benchmark (bench/README.md)
+#   make fuzz             libFuzzer drivers (clang)
+
+PKGS     := libmicrohttpd sqlite3 libprotobuf-c jansson zlib libsodium libcurl
+CC       ?= cc
+OPT      ?= -O2
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-missing-field-initializers
+BASEFLAGS = -std=c11 -g $(OPT) -D_GNU_SOURCE -pthread -fno-strict-aliasing
+
+ifeq ($(SANITIZE),1)
+BUILD    ?= build-san
+BASEFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD    ?= build
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS    += $(BASEFLAGS) $(PKG_CFLAGS) -I$(BUILD)/gen -Isrc
+LDLIBS    += $(PKG_LIBS) -lm
+LDFLAGS   += $(filter -fsanitize=%,$(BASEFLAGS)) -pthread
+
+PROTOS   := $(shell find proto -name '*.proto' | sort)
+GEN_C    := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
+GEN_H    := $(GEN_C:.c=.h)
+GEN_OBJ  := $(GEN_C:.c=.o)
+
+SRCS     := $(shell find src -name '*.c' | sort)
+OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS)) $(GEN_OBJ)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all run test unit unit-san integration deps deps-test bench fuzz clean format lint
+.DEFAULT_GOAL := all
+
+all: $(BUILD)/voxtrace
+
+deps:
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh test
+
+$(BUILD)/voxtrace: $(OBJS) $(GEN_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Generated protobuf-c code, from the .proto files in proto/.
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+
+# The generated code is not ours to fix, so it gets the warnings but not -Werror.
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(GEN_H)
+	$(CC) $(BASEFLAGS) $(PKG_CFLAGS) -I$(BUILD)/gen -w -c -o $@ $<
+
+$(BUILD)/obj/%.o: src/%.c $(GEN_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -MMD -MP -c -o $@ $<
+
+-include $(OBJS:.o=.d)
+
+# Unit tests: one cmocka binary per tests/unit/test_<module>.c, linked with everything but main.
+$(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -Wno-missing-prototypes -o $@ $< $(LIB_OBJS) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+unit: $(UNIT_BINS)
+	@scripts/run-unit.sh $(UNIT_BINS)
+
+unit-san:
+	@$(MAKE) --no-print-directory SANITIZE=1 unit
+
+integration: $(BUILD)/voxtrace
+	@VOXTRACE_BIN=$(abspath $(BUILD)/voxtrace) node --test --test-concurrency=1 tests/integration/
+
+test: deps-test
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory unit-san
+	@$(MAKE) --no-print-directory integration
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/voxtrace serve
+
+bench: deps-test all
+	@bench/run.sh
+
+clean:
+	rm -rf build build-san
+
+format:
+	clang-format -i $(SRCS) $(shell find src tests/unit -name '*.h') $(UNIT_SRCS)
+
+lint:
+	@scripts/lint.sh
