@@ -103,7 +103,7 @@ typedef struct {
     uint8_t parent_span_id[8];
     uint32_t trace_id_len;
     uint32_t span_id_len;
-    uint32_t parent_span_id_len; /* 0 = root span */
+    uint32_t parent_span_id_len; /* 0 = root span; decoders store an all-zero parent as 0 */
     vt_str_t trace_state;
     uint32_t flags;
     vt_str_t name;
@@ -161,9 +161,10 @@ void vt_json_write_attrs(vt_jw_t *w, const vt_attrs_t *attrs);
 void vt_json_write_events(vt_jw_t *w, const vt_event_t *ev, uint32_t n);
 /* [{"trace_id","span_id","trace_state"?,"flags"?,"attributes":{..}}] */
 void vt_json_write_links(vt_jw_t *w, const vt_link_t *l, uint32_t n);
-/* {"attributes":{..},"dropped_attributes_count"?,"schema_url"?} */
+/* The resource as its flat attributes object {key: typed value} (what the read API shows as
+ * "resource"); schema_url and dropped counts are not kept. */
 void vt_json_write_resource(vt_jw_t *w, const vt_resource_t *r);
-/* {"name","version","attributes":{..}?,"schema_url"?} */
+/* {"name":"..","version":"..","attributes":{..}} ("attributes" only when there are any). */
 void vt_json_write_scope(vt_jw_t *w, const vt_scope_t *s);
 
 #endif
