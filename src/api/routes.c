@@ -1,0 +1,22 @@
+/*
+ * routes.c - the route table of the HTTP API, and the health check.
+ */
+#include "api.h"
+
+const vt_route_t vt_api_routes[] = {
+    {"GET", "/healthz", vt_api_health, 0, VT_ROUTE_PUBLIC},
+    {"POST", "/v1/traces", vt_api_traces_post, VT_SCOPE_TRACES_WRITE, VT_ROUTE_OTLP},
+    {"GET", "/v1/traces/spans", vt_api_traces_spans, VT_SCOPE_READ, 0},
+    {"POST", "/v1/runs", vt_api_runs_create, VT_SCOPE_WRITE, 0},
+    {"GET", "/v1/runs/{}", vt_api_runs_get, VT_SCOPE_READ, 0},
+    {"POST", "/v1/simulations", vt_api_sims_create, VT_SCOPE_WRITE, 0},
+    {"GET", "/v1/simulations/{}", vt_api_sims_get, VT_SCOPE_READ, 0},
+    {"POST", "/v1/conversations:submit", vt_api_convs_submit, VT_SCOPE_WRITE, 0},
+    {"GET", "/v1/conversations/{}", vt_api_convs_get, VT_SCOPE_READ, 0},
+    {NULL, NULL, NULL, 0, 0},
+};
+
+void vt_api_health(vt_req_t *r) {
+    vt_buf_append_c(&r->resp, "{\"status\":\"ok\"}");
+    vt_req_reply_json(r, 200);
+}
