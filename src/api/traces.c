@@ -13,14 +13,13 @@
 #include "../otlp/otlp_pb.h"
 #include "../otlp/span.h"
 #include "api.h"
+#include "ingest.h"
 
 typedef struct {
     vt_write_job_t job;
     vt_req_t *r;
     bool json;
-    uint32_t rejected;
-    const char *reject_msg;
-    vt_buf_t text; /* the serialised attributes/events/links the rows point into */
+    vt_ingest_t prep;
 } ingest_t;
 
 static const char *const kind_names[] = {"UNSPECIFIED", "INTERNAL", "SERVER",
@@ -64,21 +63,16 @@ static void reply_ingest(vt_req_t *r, bool json, const char *target_id, uint32_t
 static void ingest_done(vt_write_job_t *job, vt_err_t err) {
     ingest_t *in = (ingest_t *)job;
     vt_req_t *r = in->r;
-    vt_buf_free(&in->text);
+    vt_ingest_free(&in->prep);
     if (err) {
         vt_req_reply_error(r, VT_EUNAVAIL, "Could not store the spans; retry later", NULL, NULL);
     } else {
         const vt_span_batch_t *b = &job->batch;
-        reply_ingest(r, in->json, b->target_id, b->inserted, b->duplicates, in->rejected,
-                     in->reject_msg);
+        reply_ingest(r, in->json, b->target_id, b->inserted, b->duplicates, in->prep.rejected,
+                     in->prep.reject_msg);
     }
     vt_req_resume(r);
 }
-
-/* Serialises one JSON fragment with fn and records where it landed in the text buffer. */
-typedef struct {
-    size_t attrs_off, attrs_len, events_off, events_len, links_off, links_len;
-} span_text_t;
 
 static bool media_type_is(const char *ct, const char *type) {
     size_t n = strlen(type);
@@ -150,130 +144,25 @@ void vt_api_traces_post(vt_req_t *r) {
     }
 
     ingest_t *in = vt_arena_calloc(&r->arena, 1, sizeof *in);
-    vt_span_row_t *rows = vt_arena_calloc(&r->arena, batch.n_spans ? batch.n_spans : 1, sizeof *rows);
-    span_text_t *offs = vt_arena_calloc(&r->arena, batch.n_spans ? batch.n_spans : 1, sizeof *offs);
-    vt_str_t *res_json = vt_arena_calloc(&r->arena, batch.n_resources + 1, sizeof *res_json);
-    vt_str_t *scope_json = vt_arena_calloc(&r->arena, batch.n_scopes + 1, sizeof *scope_json);
-    if (!in || !rows || !offs || !res_json || !scope_json) {
+    if (!in || vt_ingest_prepare(&r->arena, &batch, received_ns, &in->prep) != VT_OK) {
         vt_req_reply_error(r, VT_ETOOBIG, "Request too large to process", NULL, NULL);
         return;
     }
     in->r = r;
     in->json = json;
-    vt_buf_init(&in->text, 0);
-    /* Each fragment is a separate top-level JSON value: a fresh writer state per fragment keeps
-     * the writer from joining them with commas. */
-    vt_jw_t w;
-
-    uint32_t n_rows = 0;
-    for (uint32_t i = 0; i < batch.n_spans; i++) {
-        const vt_span_t *s = &batch.spans[i];
-        char verr[200];
-        if (!vt_span_validate(s, verr, sizeof verr)) {
-            if (!in->rejected)
-                in->reject_msg = vt_arena_strndup(&r->arena, verr, strlen(verr));
-            in->rejected++;
-            continue;
-        }
-        vt_span_row_t *row = &rows[n_rows];
-        span_text_t *o = &offs[n_rows];
-        n_rows++;
-        memcpy(row->trace_id, s->trace_id, 16);
-        memcpy(row->span_id, s->span_id, 8);
-        if (s->parent_span_id_len == 8) {
-            static const uint8_t zero[8];
-            row->has_parent = memcmp(s->parent_span_id, zero, 8) != 0;
-            memcpy(row->parent_span_id, s->parent_span_id, 8);
-        }
-        row->name = s->name;
-        row->kind = s->kind;
-        row->start_ns = s->start_ns;
-        row->end_ns = s->end_ns;
-        row->status_code = s->status_code;
-        row->status_message = s->status_message;
-        row->trace_state = s->trace_state;
-        row->flags = s->flags;
-        row->dropped_attrs = s->attrs.dropped;
-        row->dropped_events = s->dropped_events;
-        row->dropped_links = s->dropped_links;
-        row->received_ns = received_ns;
-        row->resource_idx = s->resource_idx;
-        row->scope_idx = s->scope_idx;
-        o->attrs_off = in->text.len;
-        vt_jw_init(&w, &in->text);
-        vt_json_write_attrs(&w, &s->attrs);
-        o->attrs_len = in->text.len - o->attrs_off;
-        if (s->n_events) {
-            o->events_off = in->text.len;
-            vt_jw_init(&w, &in->text);
-            vt_json_write_events(&w, s->events, s->n_events);
-            o->events_len = in->text.len - o->events_off;
-        }
-        if (s->n_links) {
-            o->links_off = in->text.len;
-            vt_jw_init(&w, &in->text);
-            vt_json_write_links(&w, s->links, s->n_links);
-            o->links_len = in->text.len - o->links_off;
-        }
-    }
-    /* Resources and scopes: offsets kept in the same buffer after the spans. */
-    size_t *res_off = vt_arena_calloc(&r->arena, 2 * (batch.n_resources + batch.n_scopes) + 1,
-                                      sizeof *res_off);
-    if (!res_off) {
-        vt_buf_free(&in->text);
-        vt_req_reply_error(r, VT_ETOOBIG, "Request too large to process", NULL, NULL);
+    if (in->prep.batch.n_rows == 0) {
+        reply_ingest(r, json, target, 0, 0, in->prep.rejected, in->prep.reject_msg);
+        vt_ingest_free(&in->prep);
         return;
     }
-    size_t k = 0;
-    for (uint32_t i = 0; i < batch.n_resources; i++) {
-        res_off[k++] = in->text.len;
-        vt_jw_init(&w, &in->text);
-        vt_json_write_resource(&w, &batch.resources[i]);
-        res_off[k++] = in->text.len;
-    }
-    for (uint32_t i = 0; i < batch.n_scopes; i++) {
-        res_off[k++] = in->text.len;
-        vt_jw_init(&w, &in->text);
-        vt_json_write_scope(&w, &batch.scopes[i]);
-        res_off[k++] = in->text.len;
-    }
-    if (in->text.failed) {
-        vt_buf_free(&in->text);
-        vt_req_reply_error(r, VT_ETOOBIG, "Request too large to process", NULL, NULL);
-        return;
-    }
-    /* The buffer no longer moves: turn offsets into pointers. */
-    const char *base = in->text.data;
-    for (uint32_t i = 0; i < n_rows; i++) {
-        rows[i].attributes_json = (vt_str_t){base + offs[i].attrs_off, offs[i].attrs_len};
-        rows[i].events_json = (vt_str_t){base + offs[i].events_off, offs[i].events_len};
-        rows[i].links_json = (vt_str_t){base + offs[i].links_off, offs[i].links_len};
-    }
-    k = 0;
-    for (uint32_t i = 0; i < batch.n_resources; i++, k += 2)
-        res_json[i] = (vt_str_t){base + res_off[k], res_off[k + 1] - res_off[k]};
-    for (uint32_t i = 0; i < batch.n_scopes; i++, k += 2)
-        scope_json[i] = (vt_str_t){base + res_off[k], res_off[k + 1] - res_off[k]};
-
-    if (n_rows == 0) {
-        vt_buf_free(&in->text);
-        reply_ingest(r, json, target, 0, 0, in->rejected, in->reject_msg);
-        return;
-    }
-
-    in->job.batch = (vt_span_batch_t){.org_id = r->auth.org_id,
-                                      .kind = kind,
-                                      .target_id = vt_arena_strndup(&r->arena, target, strlen(target)),
-                                      .rows = rows,
-                                      .n_rows = n_rows,
-                                      .resources_json = res_json,
-                                      .n_resources = batch.n_resources,
-                                      .scopes_json = scope_json,
-                                      .n_scopes = batch.n_scopes};
+    in->job.batch = in->prep.batch;
+    in->job.batch.org_id = r->auth.org_id;
+    in->job.batch.kind = kind;
+    in->job.batch.target_id = vt_arena_strndup(&r->arena, target, strlen(target));
     in->job.done = ingest_done;
     vt_req_suspend(r);
     if (vt_writer_submit(app->writer, &in->job) != VT_OK) {
-        vt_buf_free(&in->text);
+        vt_ingest_free(&in->prep);
         vt_req_reply_error(r, VT_EUNAVAIL, "Ingest queue is full; retry later", NULL, NULL);
         vt_req_resume(r);
     }
