@@ -132,6 +132,53 @@ typedef struct {
     uint32_t duplicates; /* rows whose (target, trace id, span id) was already stored */
 } vt_span_batch_t;
 
+/* Paging: a page asks for up to page_size rows after an opaque cursor (NULL for the first page).
+ * The store returns the cursor of the next page in *next (arena string), or NULL on the last. */
+typedef struct {
+    size_t page_size;
+    const char *after;
+} vt_page_t;
+
+/* How many simulations of a run have one status/result pair. */
+typedef struct {
+    const char *status;
+    const char *result; /* NULL when unset */
+    int64_t count;
+} vt_sim_count_t;
+
+#define VT_CONV_FILTER_MAX_META 8
+
+/* Conversation list filter; NULL fields do not filter. Metadata filters compare the text of
+ * metadata[key] (strings as they are, numbers and booleans as their JSON text). */
+typedef struct {
+    const char *status;
+    const char *external_conversation_id;
+    const char *agent_id;
+    struct {
+        const char *key;
+        const char *value;
+    } metadata[VT_CONV_FILTER_MAX_META];
+    size_t n_metadata;
+    bool order_asc; /* by create time; newest first when false */
+} vt_conv_filter_t;
+
+/* Which spans spans_scan visits. Zero/NULL fields do not filter. */
+typedef struct {
+    vt_target_kind_t kind;   /* 0 = both kinds */
+    const char *target_id;   /* with kind: one target */
+    const char *run_id;      /* only simulations of this run (kind is then SIMULATION) */
+    uint64_t start_ns_min;   /* span start >= this */
+    uint64_t start_ns_max;   /* span start <= this (0 = unbounded) */
+    const char *name;        /* exact span name */
+    int32_t status_code;     /* VT_STATUS_* + 1, so 0 = any */
+} vt_span_filter_t;
+
+/* Called for each span spans_scan finds, ordered by target (kind, target id), then start time,
+ * then trace id and span id. The row and target_id are valid only during the call (the JSON
+ * fields included). Returning non-zero stops the scan, and spans_scan returns that value. */
+typedef vt_err_t (*vt_span_visit_fn)(void *ud, vt_target_kind_t kind, const char *target_id,
+                                     const vt_span_row_t *row);
+
 typedef struct {
     /* Lifecycle. close frees the store itself. */
     void (*close)(vt_store_t *s);
@@ -157,10 +204,34 @@ typedef struct {
     vt_err_t (*sim_get)(vt_store_t *s, int64_t org_id, const char *sim_id, vt_arena_t *a,
                         vt_simulation_t *out);
 
+    /* Newest first (run ids are ULIDs, so id order is creation order). */
+    vt_err_t (*run_list)(vt_store_t *s, int64_t org_id, const vt_page_t *pg, vt_arena_t *a,
+                         vt_run_t **out, size_t *n, const char **next);
+    /* Deletes the run, its simulations and their spans, in one transaction. */
+    vt_err_t (*run_delete)(vt_store_t *s, int64_t org_id, const char *run_id);
+    /* Simulation counts per (status, result) of a run, for its progress figures. */
+    vt_err_t (*run_sim_counts)(vt_store_t *s, int64_t org_id, const char *run_id, vt_arena_t *a,
+                               vt_sim_count_t **out, size_t *n);
+    /* Simulations in creation order (then id); run_id NULL lists the whole org. span_count filled. */
+    vt_err_t (*sim_list)(vt_store_t *s, int64_t org_id, const char *run_id, const vt_page_t *pg,
+                         vt_arena_t *a, vt_simulation_t **out, size_t *n, const char **next);
+    /* Replaces status, result, transcript_json, metadata_json and update_ms of an existing
+     * simulation (the caller merges the PATCH into what sim_get returned). */
+    vt_err_t (*sim_update)(vt_store_t *s, int64_t org_id, const vt_simulation_t *sim);
+    /* Deletes the simulation and its spans. */
+    vt_err_t (*sim_delete)(vt_store_t *s, int64_t org_id, const char *sim_id);
+
     /* Conversations. */
     vt_err_t (*conv_create)(vt_store_t *s, int64_t org_id, const vt_conversation_t *c);
     vt_err_t (*conv_get)(vt_store_t *s, int64_t org_id, const char *conv_id, vt_arena_t *a,
                          vt_conversation_t *out);
+    vt_err_t (*conv_list)(vt_store_t *s, int64_t org_id, const vt_conv_filter_t *f,
+                          const vt_page_t *pg, vt_arena_t *a, vt_conversation_t **out, size_t *n,
+                          const char **next);
+    /* Replaces every field but the id and create_ms. */
+    vt_err_t (*conv_update)(vt_store_t *s, int64_t org_id, const vt_conversation_t *c);
+    /* Deletes the conversation and its spans. */
+    vt_err_t (*conv_delete)(vt_store_t *s, int64_t org_id, const char *conv_id);
 
     /* True/false in *exists: does this simulation or conversation exist in the org. */
     vt_err_t (*target_exists)(vt_store_t *s, int64_t org_id, vt_target_kind_t kind, const char *id,
@@ -175,6 +246,11 @@ typedef struct {
     vt_err_t (*spans_read)(vt_store_t *s, int64_t org_id, vt_target_kind_t kind, const char *id,
                            size_t limit, size_t offset, vt_arena_t *a, vt_span_row_t **out, size_t *n,
                            size_t *total);
+
+    /* Visits the org's spans that pass the filter, in one ordered read (see vt_span_visit_fn).
+     * resource_json/scope_json of the rows are filled. */
+    vt_err_t (*spans_scan)(vt_store_t *s, int64_t org_id, const vt_span_filter_t *f,
+                           vt_span_visit_fn fn, void *ud);
 } vt_store_ops_t;
 
 /* Base of every back-end's store object (back-ends embed it first). */
