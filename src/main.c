@@ -384,7 +384,7 @@ static int cmd_serve(opts_t *o) {
     int rc = 1;
     vt_writer_t *writer = NULL;
     vt_server_t *srv = NULL;
-    vt_app_t app = {.store = st};
+    vt_app_t app = {.store = st, .data_dir = o->data};
     vt_writer_config_t wcfg = {.max_queued_spans = 500000, .max_spans_per_txn = 50000};
     if (vt_writer_start(st, &wcfg, &writer) != VT_OK) {
         fprintf(stderr, "voxtrace: cannot start the ingest writer\n");

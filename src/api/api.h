@@ -14,6 +14,7 @@
 typedef struct {
     vt_store_t *store;
     vt_writer_t *writer;
+    const char *data_dir; /* the data folder (uploaded audio lives under DATA/audio) */
 } vt_app_t;
 
 /* The route table, terminated by a NULL method. */
@@ -29,6 +30,11 @@ void vt_api_sims_create(vt_req_t *r);
 void vt_api_sims_get(vt_req_t *r);
 void vt_api_convs_submit(vt_req_t *r);
 void vt_api_convs_get(vt_req_t *r);
+
+/* conversations.c, shared with the upload endpoint: checks a transcript array (replies 400 naming
+ * the field and returns false when invalid), and replies with a conversation resource. */
+bool vt_api_conv_check_transcript(vt_req_t *r, json_t *transcript);
+void vt_api_conv_reply(vt_req_t *r, const vt_conversation_t *c);
 
 static inline vt_app_t *vt_api_app(vt_req_t *r) {
     return (vt_app_t *)r->app;

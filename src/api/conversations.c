@@ -85,7 +85,7 @@ static bool check_message(vt_req_t *r, json_t *m, size_t i) {
     return true;
 }
 
-static void write_conv(vt_req_t *r, const vt_conversation_t *c) {
+void vt_api_conv_reply(vt_req_t *r, const vt_conversation_t *c) {
     json_t *doc = c->doc_json ? json_loads(c->doc_json, 0, NULL) : NULL;
     vt_jw_t w;
     vt_jw_init(&w, &r->resp);
@@ -127,6 +127,20 @@ static void write_conv(vt_req_t *r, const vt_conversation_t *c) {
     vt_req_reply_json(r, 200);
 }
 
+bool vt_api_conv_check_transcript(vt_req_t *r, json_t *transcript) {
+    if (!json_is_array(transcript)) {
+        field_invalid(r, "transcript", "must be an array of messages");
+        return false;
+    }
+    size_t i;
+    json_t *m;
+    json_array_foreach(transcript, i, m) {
+        if (!check_message(r, m, i))
+            return false;
+    }
+    return true;
+}
+
 void vt_api_convs_submit(vt_req_t *r) {
     if (r->body.len > CONV_MAX_PAYLOAD) {
         vt_req_reply_error(r, VT_ETOOBIG, "Conversation payload exceeds 256 KiB", NULL, NULL);
@@ -151,16 +165,8 @@ void vt_api_convs_submit(vt_req_t *r) {
 
     json_t *transcript = json_object_get(body, "transcript");
     if (transcript && !json_is_null(transcript)) {
-        if (!json_is_array(transcript)) {
-            field_invalid(r, "transcript", "must be an array of messages");
+        if (!vt_api_conv_check_transcript(r, transcript))
             goto out;
-        }
-        size_t i;
-        json_t *m;
-        json_array_foreach(transcript, i, m) {
-            if (!check_message(r, m, i))
-                goto out;
-        }
         json_object_set(doc, "transcript", transcript);
     }
     if ((!transcript || json_array_size(transcript) == 0) && !audio_url && !upload_id) {
@@ -228,7 +234,7 @@ void vt_api_convs_submit(vt_req_t *r) {
         vt_api_store_error(r, e, "Conversation");
         goto out;
     }
-    write_conv(r, &c);
+    vt_api_conv_reply(r, &c);
 out:
     json_decref(doc);
     json_decref(body);
@@ -243,5 +249,5 @@ void vt_api_convs_get(vt_req_t *r) {
         vt_api_store_error(r, e, "Conversation");
         return;
     }
-    write_conv(r, &c);
+    vt_api_conv_reply(r, &c);
 }
