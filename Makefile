@@ -7,7 +7,7 @@
 #   make unit             unit tests only          make integration   node:test suites only
 #   make SANITIZE=1       build into build-san/ with AddressSanitizer and UBSan
 #   make bench            the benchmark (bench/README.md)
-#   make fuzz             libFuzzer drivers (clang)
+#   make fuzz             every libFuzzer driver for FUZZ_SECONDS (default 20) each (clang)
 
 PKGS     := libmicrohttpd sqlite3 libprotobuf-c jansson zlib libsodium libcurl
 CC       ?= cc
@@ -16,7 +16,10 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
             -Wno-missing-field-initializers
 BASEFLAGS = -std=c11 -g $(OPT) -D_GNU_SOURCE -pthread -fno-strict-aliasing
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+BUILD    ?= build-fuzz
+BASEFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),1)
 BUILD    ?= build-san
 BASEFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
@@ -41,7 +44,7 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS)) $(GEN_OBJ)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all run test unit unit-san integration deps deps-test bench fuzz clean format lint
+.PHONY: all run test unit unit-san integration deps deps-test bench fuzz fuzz-run clean format lint
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/voxtrace
@@ -59,6 +62,8 @@ $(BUILD)/voxtrace: $(OBJS) $(GEN_OBJ)
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(BUILD)/gen
 	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+
+.SECONDARY: $(GEN_C) $(GEN_H)
 
 # The generated code is not ours to fix, so it gets the warnings but not -Werror.
 $(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(GEN_H)
@@ -85,9 +90,11 @@ integration: $(BUILD)/voxtrace
 	@VOXTRACE_BIN=$(abspath $(BUILD)/voxtrace) node --test --test-concurrency=1 tests/integration/
 
 test: deps-test
+	@scripts/lint.sh
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-san
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory fuzz
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -96,8 +103,24 @@ run: deps
 bench: deps-test all
 	@bench/run.sh
 
+# Fuzzing: the library objects are built with clang and -fsanitize=fuzzer-no-link into
+# build-fuzz/, each driver in tests/fuzz/ is linked with libFuzzer and run on a copy of its
+# checked-in corpus for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 20
+FUZZ_DRIVERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz:
+	@$(MAKE) --no-print-directory CC=clang FUZZ=1 OPT=-O1 fuzz-run
+
+fuzz-run: $(patsubst %,$(BUILD)/fuzzers/%,$(FUZZ_DRIVERS))
+	@scripts/run-fuzz.sh $(BUILD) $(FUZZ_SECONDS) $(FUZZ_DRIVERS)
+
+$(BUILD)/fuzzers/%: tests/fuzz/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz
 
 format:
 	clang-format -i $(SRCS) $(shell find src tests/unit -name '*.h') $(UNIT_SRCS)

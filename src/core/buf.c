@@ -292,9 +292,9 @@ void vt_jw_double(vt_jw_t *w, double v) {
     snprintf(tmp, sizeof tmp, "%.15g", v);
     if (strtod(tmp, NULL) != v)
         snprintf(tmp, sizeof tmp, "%.17g", v);
-    if (!strpbrk(tmp, ".eE"))
-        strcat(tmp, ".0");
     vt_buf_append_c(w->b, tmp);
+    if (!strpbrk(tmp, ".eE"))
+        vt_buf_append(w->b, ".0", 2);
 }
 
 void vt_jw_bool(vt_jw_t *w, bool v) {
