@@ -396,6 +396,9 @@ static void req_run(vt_req_t *r) {
         r->body.max = s->cfg.max_body;
         r->raw = tmp;
     }
+    /* Decoding a body takes several times its size (protobuf-c's tree, the span model, the
+     * stored JSON): the arena may grow to a multiple of this body, not of the largest allowed. */
+    r->arena.cap = (16u << 20) + 12 * r->body.len;
     if (!r->route) {
         s->cfg.not_found(r);
         return;
@@ -419,7 +422,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->method = method;
         r->path = url;
         r->status = 200;
-        vt_arena_init(&r->arena, 4 * s->cfg.max_body + (16u << 20));
+        vt_arena_init(&r->arena, 16u << 20);
         vt_buf_init(&r->raw, s->cfg.max_body);
         vt_buf_init(&r->body, s->cfg.max_body);
         vt_buf_init(&r->resp, 0);
