@@ -348,8 +348,8 @@ static int first_start(vt_store_t *st, const char *base_url) {
         printf("\nFirst start: created org \"default\" and an admin API key.\n"
                "It is shown only this once; keep it somewhere safe:\n\n"
                "    %s\n\n"
-               "Sign in at %s/ with it, or send it to %s/v1/traces as X-API-Key.\n\n",
-               key, base_url, base_url);
+               "Send it as X-API-Key to %s/v1/traces and the rest of the API.\n\n",
+               key, base_url);
         sodium_memzero(key, sizeof key);
     }
 out:
@@ -410,7 +410,7 @@ static int cmd_serve(opts_t *o) {
     snprintf(base, sizeof base, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host,
              vt_server_port(srv));
     printf("voxtrace %s listening on %s\n"
-           "  UI:        %s/\n"
+           "  API:       %s/v1/ (docs/api.md)\n"
            "  OTLP/HTTP: %s/v1/traces\n"
            "  store:     %s (data folder %s)\n",
            VT_VERSION, base, base, base, o->store, o->data);
