@@ -69,7 +69,8 @@ typedef struct {
     int64_t update_ms;
     const char *transcript_json;
     const char *metadata_json;
-    int64_t span_count; /* filled on reads */
+    int64_t span_count;      /* filled on reads */
+    int64_t duplicate_count; /* filled on reads: re-sent spans that were not stored again */
 } vt_simulation_t;
 
 typedef struct {
@@ -83,7 +84,8 @@ typedef struct {
     /* Everything else the client submitted (transcript, audio_url, metadata, tags, metrics...)
      * as one JSON object, so new fields need no schema change. */
     const char *doc_json;
-    int64_t span_count; /* filled on reads */
+    int64_t span_count;      /* filled on reads */
+    int64_t duplicate_count; /* filled on reads: re-sent spans that were not stored again */
 } vt_conversation_t;
 
 /* A span ready to store: the fixed fields as columns, the variable parts already serialised
@@ -248,7 +250,8 @@ typedef struct {
                            size_t *total);
 
     /* Visits the org's spans that pass the filter, in one ordered read (see vt_span_visit_fn).
-     * resource_json/scope_json of the rows are filled. */
+     * resource_json/scope_json of the rows are filled. The callback may call other ops, but
+     * not spans_scan (VT_EINVAL). VT_EINVAL for a target_id without kind or run_id. */
     vt_err_t (*spans_scan)(vt_store_t *s, int64_t org_id, const vt_span_filter_t *f,
                            vt_span_visit_fn fn, void *ud);
 } vt_store_ops_t;

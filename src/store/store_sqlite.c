@@ -19,6 +19,7 @@
  */
 #include "store.h"
 
+#include "../core/buf.h"
 #include "../core/log.h"
 
 #include <pthread.h>
@@ -35,6 +36,13 @@
 #define SQ_BUSY_TIMEOUT_MS 5000
 #define SQ_DEDUP_SLOTS 64 /* per-connection cache of resource/scope hash -> id; power of two */
 #define SQ_HASH_LEN 16
+/* Lists return at most this many rows a page, whatever the caller asks (the API caps lower). */
+#define SQ_LIST_MAX 1000
+/* conv_list statement shapes: 5 flag bits (see conv_shape) times 0..MAX metadata filters. */
+#define SQ_CONV_FLAG_BITS 5
+#define SQ_CONV_SHAPES ((1u << SQ_CONV_FLAG_BITS) * (VT_CONV_FILTER_MAX_META + 1))
+/* Cap of the per-scan cache of resource and scope JSON texts. */
+#define SQ_SCAN_CACHE_CAP (64u << 20)
 
 /* ---------------------------------------------------------------------------------------- */
 /* Schema and migrations                                                                    */
@@ -155,6 +163,27 @@ static const char *const migrations[] = {
     /* The index carries the primary key after start_ns, so it yields the read order
      * (start_ns, trace_id, span_id) without a sort. */
     "CREATE INDEX spans_time ON spans(org_id, target_kind, target_id, start_ns);",
+
+    /* 2: indexes for the keyset-paged lists and the span scans. A list index ends with the
+     * list's order (create_ms, id) so a page is one index range, never a sort. The run index
+     * is UNIQUE (it is: (org_id, simulation_id) already is) so that the planner knows a run's
+     * simulations come out once each in id order, and can stream a run's spans in (simulation,
+     * start time) order without a sort. No index on spans: every scan is driven per target
+     * through spans_time, which keeps the ingest path at one index. */
+    "DROP INDEX simulations_run;"
+    "CREATE UNIQUE INDEX simulations_run ON simulations(org_id, run_id, simulation_id);"
+    "CREATE INDEX simulations_run_created"
+    "  ON simulations(org_id, run_id, create_ms, simulation_id);"
+    "CREATE INDEX simulations_created ON simulations(org_id, create_ms, simulation_id);"
+    "DROP INDEX conversations_created;"
+    "CREATE INDEX conversations_created ON conversations(org_id, create_ms, conversation_id);"
+    "DROP INDEX conversations_external;"
+    "CREATE INDEX conversations_external"
+    "  ON conversations(org_id, external_conversation_id, create_ms, conversation_id);"
+    "CREATE INDEX conversations_agent"
+    "  ON conversations(org_id, agent_id, create_ms, conversation_id);"
+    "CREATE INDEX conversations_status"
+    "  ON conversations(org_id, status, create_ms, conversation_id);",
 };
 #define SQ_SCHEMA_VERSION ((int)VT_ARRAY_LEN(migrations))
 
@@ -198,10 +227,49 @@ typedef enum {
     ST_STATS_ADD,
     ST_STATS_COUNT,
     ST_SPANS_READ,
+    ST_RUN_LIST,
+    ST_RUN_LIST_AFTER,
+    ST_RUN_DELETE_SPANS,
+    ST_RUN_DELETE_STATS,
+    ST_RUN_DELETE,
+    ST_RUN_SIM_COUNTS,
+    ST_SIM_LIST,
+    ST_SIM_LIST_AFTER,
+    ST_SIM_LIST_RUN,
+    ST_SIM_LIST_RUN_AFTER,
+    ST_SIM_UPDATE,
+    ST_SIM_DELETE,
+    ST_CONV_UPDATE,
+    ST_CONV_DELETE,
+    ST_TARGET_DELETE_SPANS,
+    ST_TARGET_DELETE_STATS,
+    ST_SCAN_TARGET,
+    ST_SCAN_RUN,
+    ST_SCAN_ORG,
     ST__COUNT
 } sq_stmt_id_t;
 
 #define SQ_KEY_COLS "id, org_id, prefix, name, hash, scopes, create_ms, revoke_ms"
+#define SQ_RUN_COLS                                                                                \
+    "run_id, display_name, status, create_ms, update_ms, metadata, metric_ids FROM runs"
+/* Simulations and conversations with their span counts; read_sim_cb / read_conv_cb. */
+#define SQ_SIM_SELECT                                                                              \
+    "SELECT s.simulation_id, s.run_id, s.status, s.result, s.test_case_id, s.create_ms,"           \
+    " s.update_ms, s.transcript, s.metadata, coalesce(t.span_count, 0),"                           \
+    " coalesce(t.duplicate_count, 0) FROM simulations s LEFT JOIN target_stats t"                  \
+    " ON t.org_id = s.org_id AND t.target_kind = 1 AND t.target_id = s.simulation_id"              \
+    " WHERE s.org_id = ?1"
+#define SQ_CONV_SELECT                                                                             \
+    "SELECT c.conversation_id, c.status, c.create_ms, c.update_ms,"                                \
+    " c.external_conversation_id, c.agent_id, c.occurred_at, c.doc,"                               \
+    " coalesce(t.span_count, 0), coalesce(t.duplicate_count, 0) FROM conversations c"              \
+    " LEFT JOIN target_stats t ON t.org_id = c.org_id AND t.target_kind = 2"                       \
+    " AND t.target_id = c.conversation_id WHERE c.org_id = ?1"
+/* The simulation list: ?1 org, ?2 limit, ?3/?4 the cursor (create_ms, id), ?5 run id. */
+#define SQ_SIM_LIST(cond) SQ_SIM_SELECT cond " ORDER BY s.create_ms, s.simulation_id LIMIT ?2"
+#define SQ_SIM_AFTER " AND (s.create_ms, s.simulation_id) > (?3, ?4)"
+/* The simulations of run ?2 in org ?1, for deleting what hangs off them. */
+#define SQ_RUN_SIMS "(SELECT simulation_id FROM simulations WHERE org_id = ?1 AND run_id = ?2)"
 #define SQ_SPAN_COLS                                                                               \
     "trace_id, span_id, parent_span_id, name, span_kind, start_ns, end_ns, status_code,"           \
     " status_message, trace_state, flags, attributes, events, links, dropped_attrs,"               \
@@ -225,28 +293,17 @@ static const char *const stmt_sql[ST__COUNT] = {
                       " ELSE revoke_ms END WHERE prefix = ?1",
     [ST_RUN_INSERT] = "INSERT INTO runs(org_id, run_id, display_name, status, create_ms,"
                       " update_ms, metadata, metric_ids) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    [ST_RUN_GET] = "SELECT run_id, display_name, status, create_ms, update_ms, metadata,"
-                   " metric_ids FROM runs WHERE org_id = ?1 AND run_id = ?2",
+    [ST_RUN_GET] = "SELECT " SQ_RUN_COLS " WHERE org_id = ?1 AND run_id = ?2",
     [ST_RUN_EXISTS] = "SELECT 1 FROM runs WHERE org_id = ?1 AND run_id = ?2",
     [ST_SIM_INSERT] = "INSERT INTO simulations(org_id, simulation_id, run_id, status, result,"
                       " test_case_id, create_ms, update_ms, transcript, metadata)"
                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    [ST_SIM_GET] = "SELECT s.simulation_id, s.run_id, s.status, s.result, s.test_case_id,"
-                   " s.create_ms, s.update_ms, s.transcript, s.metadata,"
-                   " coalesce(t.span_count, 0) FROM simulations s LEFT JOIN target_stats t"
-                   " ON t.org_id = s.org_id AND t.target_kind = 1"
-                   " AND t.target_id = s.simulation_id"
-                   " WHERE s.org_id = ?1 AND s.simulation_id = ?2",
+    [ST_SIM_GET] = SQ_SIM_SELECT " AND s.simulation_id = ?2",
     [ST_SIM_EXISTS] = "SELECT 1 FROM simulations WHERE org_id = ?1 AND simulation_id = ?2",
     [ST_CONV_INSERT] = "INSERT INTO conversations(org_id, conversation_id, status, create_ms,"
                        " update_ms, external_conversation_id, agent_id, occurred_at, doc)"
                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [ST_CONV_GET] = "SELECT c.conversation_id, c.status, c.create_ms, c.update_ms,"
-                    " c.external_conversation_id, c.agent_id, c.occurred_at, c.doc,"
-                    " coalesce(t.span_count, 0) FROM conversations c LEFT JOIN target_stats t"
-                    " ON t.org_id = c.org_id AND t.target_kind = 2"
-                    " AND t.target_id = c.conversation_id"
-                    " WHERE c.org_id = ?1 AND c.conversation_id = ?2",
+    [ST_CONV_GET] = SQ_CONV_SELECT " AND c.conversation_id = ?2",
     [ST_CONV_EXISTS] = "SELECT 1 FROM conversations WHERE org_id = ?1 AND conversation_id = ?2",
     [ST_RESOURCE_INSERT] = "INSERT INTO resources(hash, json) VALUES(?1, ?2)"
                            " ON CONFLICT(hash) DO NOTHING",
@@ -273,6 +330,64 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_SPANS_READ] = "SELECT " SQ_SPAN_COLS " FROM spans"
                       " WHERE org_id = ?1 AND target_kind = ?2 AND target_id = ?3"
                       " ORDER BY start_ns, trace_id, span_id LIMIT ?4 OFFSET ?5",
+    /* Run ids are ULIDs: descending id is newest first. ?1 org, ?2 limit, ?3 the cursor. */
+    [ST_RUN_LIST] = "SELECT " SQ_RUN_COLS " WHERE org_id = ?1 ORDER BY run_id DESC LIMIT ?2",
+    [ST_RUN_LIST_AFTER] = "SELECT " SQ_RUN_COLS " WHERE org_id = ?1 AND run_id < ?3"
+                          " ORDER BY run_id DESC LIMIT ?2",
+    [ST_RUN_DELETE_SPANS] = "DELETE FROM spans WHERE org_id = ?1 AND target_kind = 1"
+                            " AND target_id IN " SQ_RUN_SIMS,
+    [ST_RUN_DELETE_STATS] = "DELETE FROM target_stats WHERE org_id = ?1 AND target_kind = 1"
+                            " AND target_id IN " SQ_RUN_SIMS,
+    /* The foreign key takes the run's simulations with it. */
+    [ST_RUN_DELETE] = "DELETE FROM runs WHERE org_id = ?1 AND run_id = ?2",
+    [ST_RUN_SIM_COUNTS] = "SELECT status, result, count(*) FROM simulations"
+                          " WHERE org_id = ?1 AND run_id = ?2"
+                          " GROUP BY status, result ORDER BY status, result",
+    [ST_SIM_LIST] = SQ_SIM_LIST(""),
+    [ST_SIM_LIST_AFTER] = SQ_SIM_LIST(SQ_SIM_AFTER),
+    [ST_SIM_LIST_RUN] = SQ_SIM_LIST(" AND s.run_id = ?5"),
+    [ST_SIM_LIST_RUN_AFTER] = SQ_SIM_LIST(" AND s.run_id = ?5" SQ_SIM_AFTER),
+    [ST_SIM_UPDATE] = "UPDATE simulations SET status = ?3, result = ?4, transcript = ?5,"
+                      " metadata = ?6, update_ms = ?7 WHERE org_id = ?1 AND simulation_id = ?2",
+    [ST_SIM_DELETE] = "DELETE FROM simulations WHERE org_id = ?1 AND simulation_id = ?2",
+    [ST_CONV_UPDATE] = "UPDATE conversations SET status = ?3, update_ms = ?4,"
+                       " external_conversation_id = ?5, agent_id = ?6, occurred_at = ?7, doc = ?8"
+                       " WHERE org_id = ?1 AND conversation_id = ?2",
+    [ST_CONV_DELETE] = "DELETE FROM conversations WHERE org_id = ?1 AND conversation_id = ?2",
+    [ST_TARGET_DELETE_SPANS] =
+        "DELETE FROM spans WHERE org_id = ?1 AND target_kind = ?2 AND target_id = ?3",
+    [ST_TARGET_DELETE_STATS] =
+        "DELETE FROM target_stats WHERE org_id = ?1 AND target_kind = ?2 AND target_id = ?3",
+    /* Span scans, one per way of choosing the targets; all share the parameters ?1 org, ?2 kind
+     * (0 = both), ?3 target id, ?4/?5 the start time range, ?6 name, ?7 status code (NULL = no
+     * filter), ?8 run id. Each is one ordered read with no sort: the outer loop yields the
+     * targets in id order (CROSS JOIN pins the loop order, which the planner would otherwise
+     * pick from guesses), and spans_time yields each target's spans in (start, trace id, span
+     * id) order. The span columns come first, so read_span reads all three. */
+    [ST_SCAN_TARGET] = "SELECT " SQ_SPAN_COLS ", target_kind, target_id FROM spans"
+                       " WHERE org_id = ?1 AND target_kind = ?2 AND target_id = ?3"
+                       " AND start_ns BETWEEN ?4 AND ?5 AND (?6 IS NULL OR name = ?6)"
+                       " AND (?7 IS NULL OR status_code = ?7)"
+                       " ORDER BY start_ns, trace_id, span_id",
+    [ST_SCAN_RUN] = "SELECT " SQ_SPAN_COLS ", s.target_kind, s.target_id FROM simulations m"
+                    " CROSS JOIN spans s ON s.org_id = m.org_id AND s.target_kind = 1"
+                    " AND s.target_id = m.simulation_id"
+                    " WHERE m.org_id = ?1 AND m.run_id = ?8"
+                    " AND (?3 IS NULL OR m.simulation_id = ?3)"
+                    " AND s.start_ns BETWEEN ?4 AND ?5 AND (?6 IS NULL OR s.name = ?6)"
+                    " AND (?7 IS NULL OR s.status_code = ?7)"
+                    " ORDER BY m.simulation_id, s.start_ns, s.trace_id, s.span_id",
+    /* Driven by target_stats, which lists exactly the targets that have spans: a time-bounded
+     * scan costs one index seek per target instead of a walk over every span of the org. The
+     * kind test must not be a range on g.target_kind: SQLite would carry the range over to
+     * s.target_kind and seek spans on it instead of on the target. */
+    [ST_SCAN_ORG] = "SELECT " SQ_SPAN_COLS ", s.target_kind, s.target_id FROM target_stats g"
+                    " CROSS JOIN spans s ON s.org_id = g.org_id AND s.target_kind = g.target_kind"
+                    " AND s.target_id = g.target_id"
+                    " WHERE g.org_id = ?1 AND (?2 = 0 OR g.target_kind = ?2)"
+                    " AND s.start_ns BETWEEN ?4 AND ?5 AND (?6 IS NULL OR s.name = ?6)"
+                    " AND (?7 IS NULL OR s.status_code = ?7)"
+                    " ORDER BY g.target_kind, g.target_id, s.start_ns, s.trace_id, s.span_id",
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -296,7 +411,9 @@ typedef struct sq_conn {
     struct sq_conn *next; /* registry link (g_conns) */
     sq_store_t *owner;
     sqlite3 *db;
-    sqlite3_stmt *stmt[ST__COUNT]; /* prepared on first use */
+    sqlite3_stmt *stmt[ST__COUNT];           /* prepared on first use */
+    sqlite3_stmt *conv_list[SQ_CONV_SHAPES]; /* conv_list's statement per filter shape, ditto */
+    bool scanning; /* inside spans_scan, whose statements must not be re-entered */
     sq_dedup_slot_t dedup[2][SQ_DEDUP_SLOTS];
     /* spans_write scratch: the row ids of one batch's resources then scopes, 0 = not yet
      * resolved, -1 = none. Grows to the largest batch seen; freed with the connection. */
@@ -319,6 +436,8 @@ static sq_conn_t *g_conns;
 static void conn_free(sq_conn_t *c) {
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(c->stmt[i]);
+    for (size_t i = 0; i < SQ_CONV_SHAPES; i++)
+        sqlite3_finalize(c->conv_list[i]);
     if (c->db) {
         int rc = sqlite3_close(c->db);
         if (rc != SQLITE_OK)
@@ -537,7 +656,15 @@ static const char *col_cstr(vt_arena_t *a, sqlite3_stmt *st, int i, bool *oom) {
     return copy;
 }
 
+/* With a NULL arena col_str copies nothing and returns a view of SQLite's own text, valid until
+ * the statement steps or resets. */
 static vt_str_t col_str(vt_arena_t *a, sqlite3_stmt *st, int i, bool *oom) {
+    if (!a) {
+        if (sqlite3_column_type(st, i) == SQLITE_NULL)
+            return VT_STR_NULL;
+        const char *v = (const char *)sqlite3_column_text(st, i);
+        return v ? (vt_str_t){v, (size_t)sqlite3_column_bytes(st, i)} : VT_STR_NULL;
+    }
     const char *p = col_cstr(a, st, i, oom);
     return p ? (vt_str_t){p, (size_t)sqlite3_column_bytes(st, i)} : VT_STR_NULL;
 }
@@ -892,6 +1019,7 @@ static void read_sim_cb(vt_arena_t *a, sqlite3_stmt *st, void *out, bool *oom) {
     sim->transcript_json = col_cstr(a, st, 7, oom);
     sim->metadata_json = col_cstr(a, st, 8, oom);
     sim->span_count = sqlite3_column_int64(st, 9);
+    sim->duplicate_count = sqlite3_column_int64(st, 10);
 }
 
 static vt_err_t sq_sim_get(vt_store_t *vs, int64_t org_id, const char *sim_id, vt_arena_t *a,
@@ -936,6 +1064,7 @@ static void read_conv_cb(vt_arena_t *a, sqlite3_stmt *st, void *out, bool *oom) 
     cv->occurred_at = col_cstr(a, st, 6, oom);
     cv->doc_json = col_cstr(a, st, 7, oom);
     cv->span_count = sqlite3_column_int64(st, 8);
+    cv->duplicate_count = sqlite3_column_int64(st, 9);
 }
 
 static vt_err_t sq_conv_get(vt_store_t *vs, int64_t org_id, const char *conv_id, vt_arena_t *a,
@@ -963,6 +1092,421 @@ static vt_err_t sq_target_exists(vt_store_t *vs, int64_t org_id, vt_target_kind_
         return e;
     return exists_query(c, kind == VT_TARGET_SIMULATION ? ST_SIM_EXISTS : ST_CONV_EXISTS, org_id,
                         id, exists);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Lists, updates, deletes                                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Keyset paging. A page ends at its last row and the next page starts strictly after that row
+ * in the list's order, so rows created or deleted between two pages cause neither repeats nor
+ * gaps among the others (offsets would shift). Cursors: the run list's is the last run id;
+ * the simulation and conversation lists' is "<create_ms>:<id>", the decimal time, a colon,
+ * then the id verbatim. A list asks for one row more than the page to learn whether a next
+ * page exists, so the last page never hands out a cursor to an empty one. */
+
+static vt_err_t page_size_of(const vt_page_t *pg, size_t *out) {
+    if (!pg || pg->page_size == 0 || (pg->after && !*pg->after))
+        return VT_EINVAL;
+    *out = VT_MIN(pg->page_size, (size_t)SQ_LIST_MAX);
+    return VT_OK;
+}
+
+/* Parses "<create_ms>:<id>": an optional minus sign, decimal digits in int64 range, a colon and
+ * a non-empty id. *id points into cur. */
+static bool cursor_parse(const char *cur, int64_t *ms, const char **id) {
+    const char *p = cur;
+    bool neg = *p == '-';
+    if (neg)
+        p++;
+    if (*p < '0' || *p > '9')
+        return false;
+    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX, v = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (limit - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    if (*p != ':' || !p[1])
+        return false;
+    *ms = !neg ? (int64_t)v : v == 0 ? 0 : -(int64_t)(v - 1) - 1;
+    *id = p + 1;
+    return true;
+}
+
+static const char *cursor_make(vt_arena_t *a, int64_t ms, const char *id) {
+    return vt_arena_printf(a, "%lld:%s", (long long)ms, id);
+}
+
+typedef void (*sq_read_fn)(vt_arena_t *a, sqlite3_stmt *st, void *out, bool *oom);
+
+/* Steps a bound list statement whose LIMIT is page + 1 and reads up to `page` rows of `size`
+ * bytes with `read` into an arena array. *more tells whether a row beyond the page exists. */
+static vt_err_t read_list(sq_conn_t *c, sqlite3_stmt *st, const char *what, size_t page,
+                          vt_arena_t *a, sq_read_fn read, size_t size, void **out, size_t *n,
+                          bool *more) {
+    char *rows = NULL;
+    size_t len = 0, cap = 0;
+    bool oom = false, extra = false;
+    int rc;
+    while (!oom && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len == page) {
+            extra = true;
+            break;
+        }
+        if (len == cap && !(rows = arena_grow(a, rows, &cap, len, size))) {
+            oom = true;
+            break;
+        }
+        read(a, st, rows + len * size, &oom);
+        len++;
+    }
+    vt_err_t e = VT_OK;
+    if (oom)
+        e = VT_ENOMEM;
+    else if (!extra && rc != SQLITE_DONE)
+        e = sq_fail(c, what);
+    sqlite3_reset(st);
+    if (e)
+        return e;
+    *out = rows;
+    *n = len;
+    *more = extra;
+    return VT_OK;
+}
+
+static vt_err_t sq_run_list(vt_store_t *vs, int64_t org_id, const vt_page_t *pg, vt_arena_t *a,
+                            vt_run_t **out, size_t *n, const char **next) {
+    *out = NULL;
+    *n = 0;
+    *next = NULL;
+    size_t page;
+    sq_conn_t *c;
+    sqlite3_stmt *st;
+    vt_err_t e = page_size_of(pg, &page);
+    if (e || (e = prep(vs, pg->after ? ST_RUN_LIST_AFTER : ST_RUN_LIST, &c, &st)))
+        return e;
+    if (sqlite3_bind_int64(st, 1, org_id) | sqlite3_bind_int64(st, 2, (sqlite3_int64)page + 1) |
+        (pg->after ? bind_cstr(st, 3, pg->after) : SQLITE_OK))
+        return bind_fail(st, "run_list");
+    void *rows;
+    bool more;
+    if ((e = read_list(c, st, "run_list", page, a, read_run_cb, sizeof(vt_run_t), &rows, n, &more)))
+        return e;
+    *out = rows;
+    if (more)
+        *next = (*out)[*n - 1].run_id;
+    return VT_OK;
+}
+
+/* Runs a statement with the parameters (?1 org, ?2 key) that returns no rows. */
+static vt_err_t exec_keyed(sq_conn_t *c, sq_stmt_id_t id, int64_t org_id, const char *key) {
+    sqlite3_stmt *st;
+    vt_err_t e = stmt_get(c, id, &st);
+    if (e)
+        return e;
+    if (sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, key))
+        return bind_fail(st, stmt_sql[id]);
+    return step_done(c, st, stmt_sql[id]);
+}
+
+/* The spans and stats go first, while the simulations that name them still exist; the run
+ * goes last and takes its simulations along (ON DELETE CASCADE). A missing run deletes
+ * nothing on the way: without the run there are no simulations. */
+static vt_err_t sq_run_delete(vt_store_t *vs, int64_t org_id, const char *run_id) {
+    static const sq_stmt_id_t steps[] = {ST_RUN_DELETE_SPANS, ST_RUN_DELETE_STATS, ST_RUN_DELETE};
+    if (!run_id)
+        return VT_EINVAL;
+    sq_conn_t *c;
+    vt_err_t e = conn_get((sq_store_t *)vs, &c);
+    if (e || (e = tx_begin(c, true)))
+        return e;
+    for (size_t i = 0; i < VT_ARRAY_LEN(steps); i++)
+        if ((e = exec_keyed(c, steps[i], org_id, run_id)))
+            goto fail;
+    if (sqlite3_changes(c->db) == 0) {
+        e = VT_ENOTFOUND;
+        goto fail;
+    }
+    if ((e = tx_commit(c)))
+        goto fail;
+    return VT_OK;
+
+fail:
+    tx_rollback(c);
+    return e;
+}
+
+static void read_count_cb(vt_arena_t *a, sqlite3_stmt *st, void *out, bool *oom) {
+    vt_sim_count_t *k = out;
+    k->status = col_cstr(a, st, 0, oom);
+    k->result = col_cstr(a, st, 1, oom);
+    k->count = sqlite3_column_int64(st, 2);
+}
+
+/* An unknown run has no simulations and answers an empty list. The pairs are few (the API
+ * accepts a handful of statuses and results); SQ_LIST_MAX bounds them all the same. */
+static vt_err_t sq_run_sim_counts(vt_store_t *vs, int64_t org_id, const char *run_id, vt_arena_t *a,
+                                  vt_sim_count_t **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    if (!run_id)
+        return VT_EINVAL;
+    sq_conn_t *c;
+    sqlite3_stmt *st;
+    vt_err_t e = prep(vs, ST_RUN_SIM_COUNTS, &c, &st);
+    if (e)
+        return e;
+    if (sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, run_id))
+        return bind_fail(st, "run_sim_counts");
+    void *rows;
+    bool more;
+    e = read_list(c, st, "run_sim_counts", SQ_LIST_MAX, a, read_count_cb, sizeof(vt_sim_count_t),
+                  &rows, n, &more);
+    if (!e)
+        *out = rows;
+    return e;
+}
+
+static vt_err_t sq_sim_list(vt_store_t *vs, int64_t org_id, const char *run_id, const vt_page_t *pg,
+                            vt_arena_t *a, vt_simulation_t **out, size_t *n, const char **next) {
+    *out = NULL;
+    *n = 0;
+    *next = NULL;
+    size_t page;
+    int64_t after_ms = 0;
+    const char *after_id = NULL;
+    vt_err_t e = page_size_of(pg, &page);
+    if (e)
+        return e;
+    if (pg->after && !cursor_parse(pg->after, &after_ms, &after_id))
+        return VT_EINVAL;
+    sq_stmt_id_t id = run_id ? (pg->after ? ST_SIM_LIST_RUN_AFTER : ST_SIM_LIST_RUN)
+                             : (pg->after ? ST_SIM_LIST_AFTER : ST_SIM_LIST);
+    sq_conn_t *c;
+    sqlite3_stmt *st;
+    if ((e = prep(vs, id, &c, &st)))
+        return e;
+    if (sqlite3_bind_int64(st, 1, org_id) | sqlite3_bind_int64(st, 2, (sqlite3_int64)page + 1) |
+        (pg->after ? sqlite3_bind_int64(st, 3, after_ms) | bind_cstr(st, 4, after_id) : SQLITE_OK) |
+        (run_id ? bind_cstr(st, 5, run_id) : SQLITE_OK))
+        return bind_fail(st, "sim_list");
+    void *rows;
+    bool more;
+    if ((e = read_list(c, st, "sim_list", page, a, read_sim_cb, sizeof(vt_simulation_t), &rows, n,
+                       &more)))
+        return e;
+    *out = rows;
+    if (more) {
+        const vt_simulation_t *last = &(*out)[*n - 1];
+        if (!(*next = cursor_make(a, last->create_ms, last->simulation_id)))
+            return VT_ENOMEM;
+    }
+    return VT_OK;
+}
+
+static vt_err_t sq_sim_update(vt_store_t *vs, int64_t org_id, const vt_simulation_t *sim) {
+    if (!sim->simulation_id || !sim->status)
+        return VT_EINVAL;
+    sq_conn_t *c;
+    sqlite3_stmt *st;
+    vt_err_t e = prep(vs, ST_SIM_UPDATE, &c, &st);
+    if (e)
+        return e;
+    if (sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, sim->simulation_id) |
+        bind_cstr(st, 3, sim->status) | bind_cstr(st, 4, sim->result) |
+        bind_cstr(st, 5, sim->transcript_json) | bind_cstr(st, 6, sim->metadata_json) |
+        sqlite3_bind_int64(st, 7, sim->update_ms))
+        return bind_fail(st, "sim_update");
+    if ((e = step_done(c, st, "sim_update")))
+        return e;
+    return sqlite3_changes(c->db) ? VT_OK : VT_ENOTFOUND;
+}
+
+/* Deletes a simulation or conversation row, then its spans and stats, in one transaction. */
+static vt_err_t delete_target(vt_store_t *vs, int64_t org_id, vt_target_kind_t kind,
+                              const char *id) {
+    static const sq_stmt_id_t hanging[] = {ST_TARGET_DELETE_SPANS, ST_TARGET_DELETE_STATS};
+    if (!id)
+        return VT_EINVAL;
+    sq_conn_t *c;
+    vt_err_t e = conn_get((sq_store_t *)vs, &c);
+    if (e || (e = tx_begin(c, true)))
+        return e;
+    if ((e = exec_keyed(c, kind == VT_TARGET_SIMULATION ? ST_SIM_DELETE : ST_CONV_DELETE, org_id,
+                        id)))
+        goto fail;
+    if (sqlite3_changes(c->db) == 0) {
+        e = VT_ENOTFOUND;
+        goto fail;
+    }
+    for (size_t i = 0; i < VT_ARRAY_LEN(hanging); i++) {
+        sqlite3_stmt *st;
+        if ((e = stmt_get(c, hanging[i], &st)))
+            goto fail;
+        if (sqlite3_bind_int64(st, 1, org_id) | sqlite3_bind_int(st, 2, (int)kind) |
+            bind_cstr(st, 3, id)) {
+            e = bind_fail(st, "delete target");
+            goto fail;
+        }
+        if ((e = step_done(c, st, "delete target")))
+            goto fail;
+    }
+    if ((e = tx_commit(c)))
+        goto fail;
+    return VT_OK;
+
+fail:
+    tx_rollback(c);
+    return e;
+}
+
+static vt_err_t sq_sim_delete(vt_store_t *vs, int64_t org_id, const char *sim_id) {
+    return delete_target(vs, org_id, VT_TARGET_SIMULATION, sim_id);
+}
+
+static vt_err_t sq_conv_delete(vt_store_t *vs, int64_t org_id, const char *conv_id) {
+    return delete_target(vs, org_id, VT_TARGET_CONVERSATION, conv_id);
+}
+
+static vt_err_t sq_conv_update(vt_store_t *vs, int64_t org_id, const vt_conversation_t *cv) {
+    if (!cv->conversation_id || !cv->status)
+        return VT_EINVAL;
+    sq_conn_t *c;
+    sqlite3_stmt *st;
+    vt_err_t e = prep(vs, ST_CONV_UPDATE, &c, &st);
+    if (e)
+        return e;
+    if (sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, cv->conversation_id) |
+        bind_cstr(st, 3, cv->status) | sqlite3_bind_int64(st, 4, cv->update_ms) |
+        bind_cstr(st, 5, cv->external_conversation_id) | bind_cstr(st, 6, cv->agent_id) |
+        bind_cstr(st, 7, cv->occurred_at) | bind_cstr(st, 8, cv->doc_json))
+        return bind_fail(st, "conv_update");
+    if ((e = step_done(c, st, "conv_update")))
+        return e;
+    return sqlite3_changes(c->db) ? VT_OK : VT_ENOTFOUND;
+}
+
+/* The conversation list has optional conditions, so its SQL depends on the filter's shape: one
+ * bit per optional condition, plus the number of metadata filters. Each shape's SQL is put
+ * together from fixed fragments whose only variable parts are parameter numbers, prepared on
+ * first use and kept per connection like the static statements. The parameters are fixed:
+ * ?1 org, ?2 status, ?3 external id, ?4 agent id, ?5/?6 the cursor, ?7 the limit, then
+ * ?8 + 2i / ?9 + 2i the key and value of metadata filter i. */
+enum {
+    SQ_CONV_STATUS = 1u << 0,
+    SQ_CONV_EXTERNAL = 1u << 1,
+    SQ_CONV_AGENT = 1u << 2,
+    SQ_CONV_ASC = 1u << 3,
+    SQ_CONV_AFTER = 1u << 4,
+};
+_Static_assert(SQ_CONV_AFTER < 1u << SQ_CONV_FLAG_BITS, "conv_list flags fit their bits");
+
+static unsigned conv_shape(const vt_conv_filter_t *f, bool after) {
+    return (f->status ? SQ_CONV_STATUS : 0u) |
+           (f->external_conversation_id ? SQ_CONV_EXTERNAL : 0u) |
+           (f->agent_id ? SQ_CONV_AGENT : 0u) | (f->order_asc ? SQ_CONV_ASC : 0u) |
+           (after ? SQ_CONV_AFTER : 0u) | (unsigned)f->n_metadata << SQ_CONV_FLAG_BITS;
+}
+
+/* A metadata filter matches when metadata has the key and the value's text equals the
+ * filter's: strings as they are, integers in decimal, reals as SQLite prints them (2.5,
+ * 1000.0), booleans as true/false; null, objects and arrays never match. The key is compared
+ * to json_each's unescaped keys rather than looked up with a JSON path: the SQLite of Debian 12
+ * (3.40) ends a quoted path label at the first quote, escaped or not, so a path could not reach
+ * a key that holds a quote. A document that is not valid JSON has no metadata rather than
+ * failing the whole list. */
+#define SQ_CONV_META                                                                               \
+    " AND EXISTS (SELECT 1 FROM json_each(CASE WHEN json_valid(c.doc) THEN c.doc END,"             \
+    " '$.metadata') m WHERE m.key = ?%u AND CASE WHEN m.type IN ('text', 'integer', 'real')"       \
+    " THEN CAST(m.atom AS TEXT) WHEN m.type IN ('true', 'false') THEN m.type END = ?%u)"
+
+static vt_err_t conv_list_stmt(sq_conn_t *c, unsigned shape, sqlite3_stmt **out) {
+    if (c->conv_list[shape]) {
+        *out = c->conv_list[shape];
+        return VT_OK;
+    }
+    bool asc = shape & SQ_CONV_ASC;
+    /* Appends after a failed one are no-ops, so one check at the end covers them all. */
+    vt_buf_t sql;
+    vt_buf_init(&sql, 8192);
+    vt_buf_append_c(&sql, SQ_CONV_SELECT);
+    if (shape & SQ_CONV_STATUS)
+        vt_buf_append_c(&sql, " AND c.status = ?2");
+    if (shape & SQ_CONV_EXTERNAL)
+        vt_buf_append_c(&sql, " AND c.external_conversation_id = ?3");
+    if (shape & SQ_CONV_AGENT)
+        vt_buf_append_c(&sql, " AND c.agent_id = ?4");
+    if (shape & SQ_CONV_AFTER)
+        vt_buf_append_c(&sql, asc ? " AND (c.create_ms, c.conversation_id) > (?5, ?6)"
+                                  : " AND (c.create_ms, c.conversation_id) < (?5, ?6)");
+    for (unsigned i = 0; i < shape >> SQ_CONV_FLAG_BITS; i++)
+        vt_buf_printf(&sql, SQ_CONV_META, 8 + 2 * i, 9 + 2 * i);
+    vt_buf_append_c(&sql, asc ? " ORDER BY c.create_ms, c.conversation_id LIMIT ?7"
+                              : " ORDER BY c.create_ms DESC, c.conversation_id DESC LIMIT ?7");
+    vt_err_t e = VT_OK;
+    if (sql.failed) {
+        e = VT_ENOMEM;
+    } else if (sqlite3_prepare_v3(c->db, sql.data, (int)sql.len, SQLITE_PREPARE_PERSISTENT,
+                                  &c->conv_list[shape], NULL) != SQLITE_OK) {
+        c->conv_list[shape] = NULL;
+        e = sq_fail(c, "prepare conv_list");
+    }
+    vt_buf_free(&sql);
+    *out = c->conv_list[shape];
+    return e;
+}
+
+static vt_err_t sq_conv_list(vt_store_t *vs, int64_t org_id, const vt_conv_filter_t *f,
+                             const vt_page_t *pg, vt_arena_t *a, vt_conversation_t **out, size_t *n,
+                             const char **next) {
+    *out = NULL;
+    *n = 0;
+    *next = NULL;
+    static const vt_conv_filter_t none = {0};
+    if (!f)
+        f = &none;
+    size_t page;
+    int64_t after_ms = 0;
+    const char *after_id = NULL;
+    vt_err_t e = page_size_of(pg, &page);
+    if (e)
+        return e;
+    if ((pg->after && !cursor_parse(pg->after, &after_ms, &after_id)) ||
+        f->n_metadata > VT_CONV_FILTER_MAX_META)
+        return VT_EINVAL;
+    for (size_t i = 0; i < f->n_metadata; i++)
+        if (!f->metadata[i].key || !f->metadata[i].value)
+            return VT_EINVAL;
+    sq_conn_t *c;
+    sqlite3_stmt *st;
+    if ((e = conn_get((sq_store_t *)vs, &c)) ||
+        (e = conv_list_stmt(c, conv_shape(f, pg->after != NULL), &st)))
+        return e;
+    /* Parameters a shape leaves out are below ?7, which every shape has, so binding them is
+     * allowed and has no effect. */
+    int brc = sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, f->status) |
+              bind_cstr(st, 3, f->external_conversation_id) | bind_cstr(st, 4, f->agent_id) |
+              sqlite3_bind_int64(st, 5, after_ms) | bind_cstr(st, 6, after_id) |
+              sqlite3_bind_int64(st, 7, (sqlite3_int64)page + 1);
+    for (size_t i = 0; i < f->n_metadata; i++)
+        brc |= bind_cstr(st, 8 + 2 * (int)i, f->metadata[i].key) |
+               bind_cstr(st, 9 + 2 * (int)i, f->metadata[i].value);
+    if (brc)
+        return bind_fail(st, "conv_list");
+    void *rows;
+    bool more;
+    if ((e = read_list(c, st, "conv_list", page, a, read_conv_cb, sizeof(vt_conversation_t), &rows,
+                       n, &more)))
+        return e;
+    *out = rows;
+    if (more) {
+        const vt_conversation_t *last = &(*out)[*n - 1];
+        if (!(*next = cursor_make(a, last->create_ms, last->conversation_id)))
+            return VT_ENOMEM;
+    }
+    return VT_OK;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1216,6 +1760,8 @@ static vt_err_t map_lookup(sq_conn_t *c, vt_arena_t *a, sq_json_map_t *m, int64_
     return VT_OK;
 }
 
+/* Reads the span columns (SQ_SPAN_COLS) of the current row. The strings are copied into a, or
+ * with a NULL arena are views that last until the statement moves on (see col_str). */
 static void read_span(vt_arena_t *a, sqlite3_stmt *st, vt_span_row_t *r, bool *oom) {
     memset(r, 0, sizeof *r);
     col_blob(st, 0, r->trace_id, sizeof r->trace_id);
@@ -1327,6 +1873,70 @@ static vt_err_t sq_spans_read(vt_store_t *vs, int64_t org_id, vt_target_kind_t k
     return e;
 }
 
+/* One ordered read over the statement that fits the filter (see ST_SCAN_*). Rows go to the
+ * callback straight from SQLite's buffers, valid until the next step; only the resource and
+ * scope texts are copied, once each, into a cache that lives for the call. The statement holds
+ * its read snapshot until it is reset, so the scan sees one consistent state of the database
+ * however long the callback takes. The callback may use the store, except for spans_scan
+ * itself: the scan statement is in use. */
+static vt_err_t sq_spans_scan(vt_store_t *vs, int64_t org_id, const vt_span_filter_t *f,
+                              vt_span_visit_fn fn, void *ud) {
+    if (!f || !fn || (f->kind && !kind_valid(f->kind)) || f->status_code < 0 ||
+        (f->run_id && f->kind == VT_TARGET_CONVERSATION) ||
+        (f->target_id && !f->kind && !f->run_id))
+        return VT_EINVAL;
+    sq_stmt_id_t id = f->run_id ? ST_SCAN_RUN : f->target_id ? ST_SCAN_TARGET : ST_SCAN_ORG;
+    vt_target_kind_t kind = f->run_id ? VT_TARGET_SIMULATION : f->kind;
+    /* Start times are unsigned in the API and signed in the table; a bound past INT64_MAX is
+     * treated as INT64_MAX. */
+    int64_t lo = (int64_t)VT_MIN(f->start_ns_min, (uint64_t)INT64_MAX);
+    int64_t hi =
+        f->start_ns_max ? (int64_t)VT_MIN(f->start_ns_max, (uint64_t)INT64_MAX) : INT64_MAX;
+    sq_conn_t *c;
+    sqlite3_stmt *st;
+    vt_err_t e = conn_get((sq_store_t *)vs, &c);
+    if (e)
+        return e;
+    if (c->scanning) {
+        vt_log_error("sqlite: spans_scan called from its own callback");
+        return VT_EINVAL;
+    }
+    if ((e = stmt_get(c, id, &st)))
+        return e;
+    if (sqlite3_bind_int64(st, 1, org_id) | sqlite3_bind_int(st, 2, (int)kind) |
+        bind_cstr(st, 3, f->target_id) | sqlite3_bind_int64(st, 4, lo) |
+        sqlite3_bind_int64(st, 5, hi) | bind_cstr(st, 6, f->name) |
+        (f->status_code ? sqlite3_bind_int(st, 7, f->status_code - 1) : sqlite3_bind_null(st, 7)) |
+        (f->run_id ? bind_cstr(st, 8, f->run_id) : SQLITE_OK))
+        return bind_fail(st, "spans_scan");
+
+    c->scanning = true;
+    vt_arena_t cache;
+    vt_arena_init(&cache, SQ_SCAN_CACHE_CAP);
+    sq_json_map_t resources = {.stmt = ST_RESOURCE_JSON}, scopes = {.stmt = ST_SCOPE_JSON};
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        vt_span_row_t r;
+        bool oom = false; /* stays false: views allocate nothing */
+        read_span(NULL, st, &r, &oom);
+        if (sqlite3_column_type(st, 17) != SQLITE_NULL &&
+            (e = map_lookup(c, &cache, &resources, sqlite3_column_int64(st, 17), &r.resource_json)))
+            break;
+        if (sqlite3_column_type(st, 18) != SQLITE_NULL &&
+            (e = map_lookup(c, &cache, &scopes, sqlite3_column_int64(st, 18), &r.scope_json)))
+            break;
+        const char *target = (const char *)sqlite3_column_text(st, 21);
+        if ((e = fn(ud, (vt_target_kind_t)sqlite3_column_int(st, 20), target ? target : "", &r)))
+            break;
+    }
+    if (!e && rc != SQLITE_DONE)
+        e = sq_fail(c, "spans_scan");
+    sqlite3_reset(st);
+    vt_arena_free(&cache);
+    c->scanning = false;
+    return e;
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* Open and close                                                                           */
 /* ---------------------------------------------------------------------------------------- */
@@ -1433,11 +2043,21 @@ static const vt_store_ops_t sq_ops = {
     .run_get = sq_run_get,
     .sim_create = sq_sim_create,
     .sim_get = sq_sim_get,
+    .run_list = sq_run_list,
+    .run_delete = sq_run_delete,
+    .run_sim_counts = sq_run_sim_counts,
+    .sim_list = sq_sim_list,
+    .sim_update = sq_sim_update,
+    .sim_delete = sq_sim_delete,
     .conv_create = sq_conv_create,
     .conv_get = sq_conv_get,
+    .conv_list = sq_conv_list,
+    .conv_update = sq_conv_update,
+    .conv_delete = sq_conv_delete,
     .target_exists = sq_target_exists,
     .spans_write = sq_spans_write,
     .spans_read = sq_spans_read,
+    .spans_scan = sq_spans_scan,
 };
 
 vt_err_t vt_store_sqlite_open(const char *path, vt_store_t **out, char *err, size_t errlen) {

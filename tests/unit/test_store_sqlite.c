@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "otlp/span.h"
 #include "store/store.h"
 
 typedef struct {
@@ -133,7 +134,7 @@ static void test_store_open_urls(void **state) {
     char db[160];
     snprintf(db, sizeof db, "%s/voxtrace.db", data);
     assert_int_equal(access(db, F_OK), 0);
-    assert_int_equal(sql_int(db, "PRAGMA user_version"), 1);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), 2);
 
     char url[160];
     snprintf(url, sizeof url, "sqlite:%s/explicit.db", f->dir);
@@ -686,12 +687,12 @@ static void test_reopen_persists_and_migrations(void **state) {
     assert_int_equal(f->s->ops->spans_write(f->s, &b, 1), VT_OK);
     f->s->ops->close(f->s);
     f->s = NULL;
-    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 2);
     assert_int_equal(sql_int(f->db, "PRAGMA page_size"), 16384);
 
     char err[256] = "";
     assert_int_equal(vt_store_sqlite_open(f->db, &f->s, err, sizeof err), VT_OK);
-    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 2);
     vt_org_t o;
     assert_int_equal(f->s->ops->org_get_by_slug(f->s, "acme", &f->a, &o), VT_OK);
     assert_int_equal(o.id, f->org);
@@ -717,6 +718,840 @@ static void test_reopen_persists_and_migrations(void **state) {
     assert_int_equal(vt_store_sqlite_open(f->db, &s, err, sizeof err), VT_EINVAL);
     assert_null(s);
     assert_non_null(strstr(err, "newer"));
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Lists, updates, deletes                                                                  */
+/* ---------------------------------------------------------------------------------------- */
+
+/* Counts rows of a table that belong to one target (or, for simulations, one id). */
+static int64_t target_rows(fx_t *f, const char *table, int64_t org, int kind, const char *id) {
+    char sql[256];
+    snprintf(
+        sql, sizeof sql,
+        "SELECT count(*) FROM %s WHERE org_id = %lld AND target_kind = %d AND target_id = '%s'",
+        table, (long long)org, kind, id);
+    return sql_int(f->db, sql);
+}
+
+static void write_spans(fx_t *f, int64_t org, vt_target_kind_t kind, const char *id, uint8_t trace,
+                        int n) {
+    vt_span_row_t rows[16];
+    assert_true(n <= 16);
+    for (int i = 0; i < n; i++)
+        rows[i] = row(trace, (uint8_t)(i + 1), (uint64_t)(1000 * (i + 1)));
+    vt_span_batch_t b = batch(org, kind, id, rows, (uint32_t)n);
+    assert_int_equal(f->s->ops->spans_write(f->s, &b, 1), VT_OK);
+}
+
+static void test_run_list_paging(void **state) {
+    fx_t *f = *state;
+    vt_store_t *s = f->s;
+    char id[16];
+    for (int i = 0; i < 25; i++) {
+        snprintf(id, sizeof id, "run%02d", i);
+        make_run(f, f->org, id);
+    }
+    make_run(f, f->org2, "run99");
+
+    /* Pages of 10 rows, newest (highest id) first, each row once. */
+    bool seen[25] = {false};
+    const char *after = NULL;
+    int expect = 24, pages = 0;
+    for (;;) {
+        vt_page_t pg = {.page_size = 10, .after = after};
+        vt_run_t *runs;
+        size_t n;
+        const char *next;
+        assert_int_equal(s->ops->run_list(s, f->org, &pg, &f->a, &runs, &n, &next), VT_OK);
+        pages++;
+        assert_int_equal(n, pages < 3 ? 10 : 4);
+        for (size_t i = 0; i < n; i++) {
+            if (expect == 10 && pages > 1)
+                expect--; /* deleted after the first page */
+            snprintf(id, sizeof id, "run%02d", expect);
+            assert_string_equal(runs[i].run_id, id);
+            assert_string_equal(runs[i].status, "RUNNING");
+            assert_false(seen[expect]);
+            seen[expect] = true;
+            expect--;
+        }
+        if (!next)
+            break;
+        assert_string_equal(next, runs[n - 1].run_id);
+        after = next;
+        if (pages == 1) {
+            /* A run created between pages is newer than the cursor and does not show up
+             * later; a run deleted from the next page simply is not there. */
+            make_run(f, f->org, "run50");
+            assert_int_equal(s->ops->run_delete(s, f->org, "run10"), VT_OK);
+            seen[10] = true;
+        }
+    }
+    assert_int_equal(pages, 3);
+    assert_int_equal(expect, -1);
+    for (int i = 0; i < 25; i++)
+        assert_true(seen[i]);
+
+    /* A full last page hands out no cursor; a huge page size is clamped, not overflowed. */
+    vt_run_t *runs;
+    size_t n;
+    const char *next;
+    vt_page_t all = {.page_size = 25};
+    assert_int_equal(s->ops->run_list(s, f->org, &all, &f->a, &runs, &n, &next), VT_OK);
+    assert_int_equal(n, 25); /* 24 of the first ones plus run50 */
+    assert_null(next);
+    assert_string_equal(runs[0].run_id, "run50");
+    vt_page_t huge = {.page_size = SIZE_MAX};
+    assert_int_equal(s->ops->run_list(s, f->org, &huge, &f->a, &runs, &n, &next), VT_OK);
+    assert_int_equal(n, 25);
+    assert_null(next);
+
+    /* The other org sees only its run. */
+    assert_int_equal(s->ops->run_list(s, f->org2, &all, &f->a, &runs, &n, &next), VT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(runs[0].run_id, "run99");
+
+    vt_page_t zero = {.page_size = 0};
+    assert_int_equal(s->ops->run_list(s, f->org, &zero, &f->a, &runs, &n, &next), VT_EINVAL);
+    vt_page_t empty = {.page_size = 5, .after = ""};
+    assert_int_equal(s->ops->run_list(s, f->org, &empty, &f->a, &runs, &n, &next), VT_EINVAL);
+    assert_int_equal(n, 0);
+    assert_null(runs);
+}
+
+static void test_run_delete_cascades(void **state) {
+    fx_t *f = *state;
+    vt_store_t *s = f->s;
+    make_run(f, f->org, "A");
+    make_sim(f, f->org, "A", "a1");
+    make_sim(f, f->org, "A", "a2");
+    make_run(f, f->org, "B");
+    make_sim(f, f->org, "B", "b1");
+    /* The same ids in the other org. */
+    make_run(f, f->org2, "A");
+    make_sim(f, f->org2, "A", "a1");
+    vt_conversation_t cv = {.conversation_id = "a1", .status = "DONE"};
+    assert_int_equal(s->ops->conv_create(s, f->org, &cv), VT_OK);
+    write_spans(f, f->org, VT_TARGET_SIMULATION, "a1", 1, 3);
+    write_spans(f, f->org, VT_TARGET_SIMULATION, "a2", 2, 2);
+    write_spans(f, f->org, VT_TARGET_SIMULATION, "b1", 3, 4);
+    write_spans(f, f->org2, VT_TARGET_SIMULATION, "a1", 1, 5);
+    write_spans(f, f->org, VT_TARGET_CONVERSATION, "a1", 1, 6);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM spans"), 20);
+
+    assert_int_equal(s->ops->run_delete(s, f->org, "A"), VT_OK);
+    vt_run_t r;
+    vt_simulation_t sim;
+    assert_int_equal(s->ops->run_get(s, f->org, "A", &f->a, &r), VT_ENOTFOUND);
+    assert_int_equal(s->ops->sim_get(s, f->org, "a1", &f->a, &sim), VT_ENOTFOUND);
+    assert_int_equal(s->ops->sim_get(s, f->org, "a2", &f->a, &sim), VT_ENOTFOUND);
+    assert_int_equal(target_rows(f, "spans", f->org, 1, "a1"), 0);
+    assert_int_equal(target_rows(f, "spans", f->org, 1, "a2"), 0);
+    assert_int_equal(target_rows(f, "target_stats", f->org, 1, "a1"), 0);
+    assert_int_equal(target_rows(f, "target_stats", f->org, 1, "a2"), 0);
+
+    /* Untouched: the other run, the other org's run with the same ids, and a conversation
+     * that shares a simulation's id. */
+    assert_int_equal(s->ops->sim_get(s, f->org, "b1", &f->a, &sim), VT_OK);
+    assert_int_equal(sim.span_count, 4);
+    assert_int_equal(s->ops->run_get(s, f->org2, "A", &f->a, &r), VT_OK);
+    assert_int_equal(s->ops->sim_get(s, f->org2, "a1", &f->a, &sim), VT_OK);
+    assert_int_equal(sim.span_count, 5);
+    vt_conversation_t gc;
+    assert_int_equal(s->ops->conv_get(s, f->org, "a1", &f->a, &gc), VT_OK);
+    assert_int_equal(gc.span_count, 6);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM spans"), 15);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM target_stats"), 3);
+
+    assert_int_equal(s->ops->run_delete(s, f->org, "A"), VT_ENOTFOUND);
+    assert_int_equal(s->ops->run_delete(s, f->org2, "B"), VT_ENOTFOUND);
+    assert_int_equal(s->ops->run_get(s, f->org, "B", &f->a, &r), VT_OK);
+    assert_int_equal(s->ops->run_delete(s, f->org, NULL), VT_EINVAL);
+}
+
+static void sim_with(fx_t *f, int64_t org, const char *run, const char *id, const char *status,
+                     const char *result, int64_t create_ms) {
+    vt_simulation_t sim = {.simulation_id = id,
+                           .run_id = run,
+                           .status = status,
+                           .result = result,
+                           .create_ms = create_ms,
+                           .update_ms = create_ms};
+    assert_int_equal(f->s->ops->sim_create(f->s, org, &sim), VT_OK);
+}
+
+static void test_run_sim_counts(void **state) {
+    fx_t *f = *state;
+    vt_store_t *s = f->s;
+    make_run(f, f->org, "r");
+    make_run(f, f->org, "other");
+    make_run(f, f->org2, "r");
+    sim_with(f, f->org, "r", "s1", "COMPLETED", "PASSED", 1);
+    sim_with(f, f->org, "r", "s2", "COMPLETED", "PASSED", 2);
+    sim_with(f, f->org, "r", "s3", "COMPLETED", "FAILED", 3);
+    sim_with(f, f->org, "r", "s4", "IN PROGRESS", NULL, 4);
+    sim_with(f, f->org, "r", "s5", "IN PROGRESS", NULL, 5);
+    sim_with(f, f->org, "r", "s6", "PENDING", NULL, 6);
+    sim_with(f, f->org, "other", "o1", "PENDING", NULL, 7);
+    sim_with(f, f->org2, "r", "x1", "PENDING", NULL, 8);
+
+    vt_sim_count_t *k;
+    size_t n;
+    assert_int_equal(s->ops->run_sim_counts(s, f->org, "r", &f->a, &k, &n), VT_OK);
+    assert_int_equal(n, 4);
+    assert_string_equal(k[0].status, "COMPLETED");
+    assert_string_equal(k[0].result, "FAILED");
+    assert_int_equal(k[0].count, 1);
+    assert_string_equal(k[1].status, "COMPLETED");
+    assert_string_equal(k[1].result, "PASSED");
+    assert_int_equal(k[1].count, 2);
+    assert_string_equal(k[2].status, "IN PROGRESS");
+    assert_null(k[2].result);
+    assert_int_equal(k[2].count, 2);
+    assert_string_equal(k[3].status, "PENDING");
+    assert_int_equal(k[3].count, 1);
+
+    assert_int_equal(s->ops->run_sim_counts(s, f->org2, "r", &f->a, &k, &n), VT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(k[0].count, 1);
+    assert_int_equal(s->ops->run_sim_counts(s, f->org, "missing", &f->a, &k, &n), VT_OK);
+    assert_int_equal(n, 0);
+}
+
+static void test_sim_list(void **state) {
+    fx_t *f = *state;
+    vt_store_t *s = f->s;
+    make_run(f, f->org, "r1");
+    make_run(f, f->org, "r2");
+    make_run(f, f->org2, "r1");
+    /* Creation times with ties, ids out of creation order: the list order is (create_ms, id). */
+    static const struct {
+        const char *id, *run;
+        int64_t ms;
+    } sims[] = {{"k", "r1", 300}, {"b", "r2", 100}, {"z", "r1", 100}, {"a", "r1", 200},
+                {"c", "r2", 200}, {"m", "r1", 100}, {"y", "r2", 300}};
+    static const char *const order[] = {"b", "m", "z", "a", "c", "k", "y"};
+    static const char *const order_r1[] = {"m", "z", "a", "k"};
+    for (size_t i = 0; i < VT_ARRAY_LEN(sims); i++)
+        sim_with(f, f->org, sims[i].run, sims[i].id, "PENDING", NULL, sims[i].ms);
+    sim_with(f, f->org2, "r1", "other", "PENDING", NULL, 150);
+    write_spans(f, f->org, VT_TARGET_SIMULATION, "a", 1, 3);
+    write_spans(f, f->org, VT_TARGET_SIMULATION, "a", 1, 5); /* 3 duplicates, 2 new */
+
+    for (size_t page = 1; page <= 8; page++) {
+        size_t got = 0;
+        const char *after = NULL;
+        for (;;) {
+            vt_page_t pg = {.page_size = page, .after = after};
+            vt_simulation_t *out;
+            size_t n;
+            const char *next;
+            assert_int_equal(s->ops->sim_list(s, f->org, NULL, &pg, &f->a, &out, &n, &next), VT_OK);
+            assert_true(n <= page);
+            for (size_t i = 0; i < n; i++) {
+                assert_true(got < VT_ARRAY_LEN(order));
+                assert_string_equal(out[i].simulation_id, order[got]);
+                if (strcmp(out[i].simulation_id, "a") == 0) {
+                    assert_int_equal(out[i].span_count, 5);
+                    assert_int_equal(out[i].duplicate_count, 3);
+                    assert_int_equal(out[i].create_ms, 200);
+                    assert_string_equal(out[i].run_id, "r1");
+                } else {
+                    assert_int_equal(out[i].span_count, 0);
+                    assert_int_equal(out[i].duplicate_count, 0);
+                }
+                got++;
+            }
+            if (!next)
+                break;
+            char want[32];
+            snprintf(want, sizeof want, "%lld:%s", (long long)out[n - 1].create_ms,
+                     out[n - 1].simulation_id);
+            assert_string_equal(next, want);
+            after = next;
+        }
+        assert_int_equal(got, VT_ARRAY_LEN(order));
+    }
+
+    /* One run's simulations, two pages. */
+    vt_page_t pg = {.page_size = 3};
+    vt_simulation_t *out;
+    size_t n;
+    const char *next;
+    assert_int_equal(s->ops->sim_list(s, f->org, "r1", &pg, &f->a, &out, &n, &next), VT_OK);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(out[i].simulation_id, order_r1[i]);
+    assert_string_equal(next, "200:a");
+    pg.after = next;
+    assert_int_equal(s->ops->sim_list(s, f->org, "r1", &pg, &f->a, &out, &n, &next), VT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(out[0].simulation_id, "k");
+    assert_null(next);
+
+    /* A cursor is a position, not a row: one made by hand works, a negative time too. */
+    pg = (vt_page_t){.page_size = 10, .after = "100:n"};
+    assert_int_equal(s->ops->sim_list(s, f->org, NULL, &pg, &f->a, &out, &n, &next), VT_OK);
+    assert_int_equal(n, 5);
+    assert_string_equal(out[0].simulation_id, "z");
+    pg.after = "-9223372036854775808:a";
+    assert_int_equal(s->ops->sim_list(s, f->org, NULL, &pg, &f->a, &out, &n, &next), VT_OK);
+    assert_int_equal(n, 7);
+
+    /* Org isolation, unknown runs. */
+    assert_int_equal(s->ops->sim_list(s, f->org2, NULL, &pg, &f->a, &out, &n, &next), VT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(out[0].simulation_id, "other");
+    pg.after = NULL;
+    assert_int_equal(s->ops->sim_list(s, f->org2, "r2", &pg, &f->a, &out, &n, &next), VT_OK);
+    assert_int_equal(n, 0);
+    assert_null(next);
+
+    static const char *const bad[] = {"",
+                                      "abc",
+                                      "12",
+                                      "12:",
+                                      ":x",
+                                      "-:x",
+                                      "+1:x",
+                                      " 1:x",
+                                      "1x:a",
+                                      "9223372036854775808:a",
+                                      "-9223372036854775809:a",
+                                      "99999999999999999999:x"};
+    for (size_t i = 0; i < VT_ARRAY_LEN(bad); i++) {
+        pg.after = bad[i];
+        assert_int_equal(s->ops->sim_list(s, f->org, NULL, &pg, &f->a, &out, &n, &next), VT_EINVAL);
+    }
+    pg.after = "9223372036854775807:a";
+    assert_int_equal(s->ops->sim_list(s, f->org, NULL, &pg, &f->a, &out, &n, &next), VT_OK);
+    assert_int_equal(n, 0);
+}
+
+static void test_sim_update_and_delete(void **state) {
+    fx_t *f = *state;
+    vt_store_t *s = f->s;
+    make_run(f, f->org, "r");
+    make_run(f, f->org2, "r");
+    vt_simulation_t sim = {.simulation_id = "s1",
+                           .run_id = "r",
+                           .status = "PENDING",
+                           .test_case_id = "tc",
+                           .create_ms = 10,
+                           .update_ms = 10,
+                           .transcript_json = "[]",
+                           .metadata_json = "{\"a\":1}"};
+    assert_int_equal(s->ops->sim_create(s, f->org, &sim), VT_OK);
+    assert_int_equal(s->ops->sim_create(s, f->org2, &sim), VT_OK);
+    make_sim(f, f->org, "r", "s2");
+
+    vt_simulation_t up = {.simulation_id = "s1",
+                          .run_id = "ignored",
+                          .status = "COMPLETED",
+                          .result = "PASSED",
+                          .test_case_id = "ignored",
+                          .create_ms = 999,
+                          .update_ms = 50,
+                          .transcript_json = "[{\"role\":\"agent\"}]",
+                          .metadata_json = NULL};
+    assert_int_equal(s->ops->sim_update(s, f->org, &up), VT_OK);
+    vt_simulation_t g;
+    assert_int_equal(s->ops->sim_get(s, f->org, "s1", &f->a, &g), VT_OK);
+    assert_string_equal(g.status, "COMPLETED");
+    assert_string_equal(g.result, "PASSED");
+    assert_string_equal(g.transcript_json, "[{\"role\":\"agent\"}]");
+    assert_null(g.metadata_json);
+    assert_int_equal(g.update_ms, 50);
+    assert_int_equal(g.create_ms, 10);
+    assert_string_equal(g.run_id, "r");
+    assert_string_equal(g.test_case_id, "tc");
+    /* The other org's simulation with the same id is unchanged. */
+    assert_int_equal(s->ops->sim_get(s, f->org2, "s1", &f->a, &g), VT_OK);
+    assert_string_equal(g.status, "PENDING");
+    assert_null(g.result);
+    assert_string_equal(g.metadata_json, "{\"a\":1}");
+
+    up.simulation_id = "nope";
+    assert_int_equal(s->ops->sim_update(s, f->org, &up), VT_ENOTFOUND);
+    assert_int_equal(s->ops->sim_update(s, 777, &sim), VT_ENOTFOUND);
+    up.simulation_id = "s1";
+    up.status = NULL;
+    assert_int_equal(s->ops->sim_update(s, f->org, &up), VT_EINVAL);
+
+    write_spans(f, f->org, VT_TARGET_SIMULATION, "s1", 1, 4);
+    write_spans(f, f->org, VT_TARGET_SIMULATION, "s2", 1, 2);
+    write_spans(f, f->org2, VT_TARGET_SIMULATION, "s1", 1, 3);
+    assert_int_equal(s->ops->sim_delete(s, f->org, "s1"), VT_OK);
+    assert_int_equal(s->ops->sim_get(s, f->org, "s1", &f->a, &g), VT_ENOTFOUND);
+    assert_int_equal(target_rows(f, "spans", f->org, 1, "s1"), 0);
+    assert_int_equal(target_rows(f, "target_stats", f->org, 1, "s1"), 0);
+    assert_int_equal(s->ops->sim_get(s, f->org, "s2", &f->a, &g), VT_OK);
+    assert_int_equal(g.span_count, 2);
+    assert_int_equal(s->ops->sim_get(s, f->org2, "s1", &f->a, &g), VT_OK);
+    assert_int_equal(g.span_count, 3);
+    assert_int_equal(target_rows(f, "spans", f->org2, 1, "s1"), 3);
+    assert_int_equal(s->ops->sim_delete(s, f->org, "s1"), VT_ENOTFOUND);
+    /* Deleting in the wrong org does nothing. */
+    assert_int_equal(s->ops->sim_delete(s, f->org2, "s2"), VT_ENOTFOUND);
+    assert_int_equal(target_rows(f, "spans", f->org, 1, "s2"), 2);
+    /* The run stays and counts what is left. */
+    vt_sim_count_t *k;
+    size_t n;
+    assert_int_equal(s->ops->run_sim_counts(s, f->org, "r", &f->a, &k, &n), VT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(k[0].count, 1);
+}
+
+static void conv_with(fx_t *f, int64_t org, const char *id, int64_t ms, const char *status,
+                      const char *ext, const char *agent, const char *doc) {
+    vt_conversation_t c = {.conversation_id = id,
+                           .status = status,
+                           .create_ms = ms,
+                           .update_ms = ms,
+                           .external_conversation_id = ext,
+                           .agent_id = agent,
+                           .doc_json = doc};
+    assert_int_equal(f->s->ops->conv_create(f->s, org, &c), VT_OK);
+}
+
+/* Lists every page of a conversation query and writes the ids in order, comma-separated. */
+static void conv_ids(fx_t *f, int64_t org, const vt_conv_filter_t *flt, size_t page, char *out,
+                     size_t cap) {
+    out[0] = 0;
+    const char *after = NULL;
+    size_t len = 0;
+    for (int guard = 0; guard < 100; guard++) {
+        vt_page_t pg = {.page_size = page, .after = after};
+        vt_conversation_t *cv;
+        size_t n;
+        const char *next;
+        assert_int_equal(f->s->ops->conv_list(f->s, org, flt, &pg, &f->a, &cv, &n, &next), VT_OK);
+        assert_true(n <= page);
+        for (size_t i = 0; i < n; i++) {
+            int w = snprintf(out + len, cap - len, "%s%s", len ? "," : "", cv[i].conversation_id);
+            assert_true(w > 0 && (size_t)w < cap - len);
+            len += (size_t)w;
+        }
+        if (!next)
+            return;
+        assert_true(n == page);
+        after = next;
+    }
+    fail_msg("conversation paging did not end");
+}
+
+static void test_conv_list(void **state) {
+    fx_t *f = *state;
+    vt_store_t *s = f->s;
+    conv_with(f, f->org, "c1", 100, "DONE", "ext-1", "ag-a",
+              "{\"metadata\":{\"region\":\"eu\",\"tier\":3,\"score\":2.5,\"vip\":true}}");
+    conv_with(f, f->org, "c2", 200, "PENDING", "ext-2", "ag-b",
+              "{\"metadata\":{\"region\":\"us\",\"tier\":\"3\",\"vip\":false}}");
+    conv_with(
+        f, f->org, "c3", 200, "DONE", "ext-1", "ag-a",
+        "{\"metadata\":{\"region\":\"eu\",\"say \\\"hi\\\"\":\"yes\",\"back\\\\slash\":\"b\"}}");
+    conv_with(f, f->org, "c4", 50, "DONE", NULL, NULL, NULL);
+    conv_with(f, f->org, "c5", 300, "DONE", "ext-3", "ag-a", "{\"metadata\":{\"region\":null}}");
+    conv_with(f, f->org, "c6", 150, "DONE", "ext-4", "ag-c", "not json");
+    conv_with(f, f->org, "c7", 250, "DONE", "ext-5", "ag-c",
+              "{\"metadata\":{\"region\":{\"x\":1},\"a.b\":\"dot\",\"caf\\u00e9\":\"u\"}}");
+    conv_with(f, f->org2, "c1", 100, "DONE", "ext-1", "ag-a", "{\"metadata\":{\"region\":\"eu\"}}");
+    write_spans(f, f->org, VT_TARGET_CONVERSATION, "c3", 1, 2);
+    write_spans(f, f->org, VT_TARGET_CONVERSATION, "c3", 1, 2);
+
+    char ids[256];
+    /* No filter: newest first by default, ties broken by id; oldest first on request. Every
+     * page size gives the same sequence. */
+    for (size_t page = 1; page <= 8; page++) {
+        conv_ids(f, f->org, NULL, page, ids, sizeof ids);
+        assert_string_equal(ids, "c5,c7,c3,c2,c6,c1,c4");
+        vt_conv_filter_t asc = {.order_asc = true};
+        conv_ids(f, f->org, &asc, page, ids, sizeof ids);
+        assert_string_equal(ids, "c4,c1,c6,c2,c3,c7,c5");
+    }
+    conv_ids(f, f->org2, NULL, 10, ids, sizeof ids);
+    assert_string_equal(ids, "c1");
+
+    vt_conv_filter_t flt = {.status = "DONE"};
+    conv_ids(f, f->org, &flt, 2, ids, sizeof ids);
+    assert_string_equal(ids, "c5,c7,c3,c6,c1,c4");
+    flt = (vt_conv_filter_t){.external_conversation_id = "ext-1", .order_asc = true};
+    conv_ids(f, f->org, &flt, 1, ids, sizeof ids);
+    assert_string_equal(ids, "c1,c3");
+    flt = (vt_conv_filter_t){.agent_id = "ag-a", .status = "DONE"};
+    conv_ids(f, f->org, &flt, 2, ids, sizeof ids);
+    assert_string_equal(ids, "c5,c3,c1");
+    flt = (vt_conv_filter_t){.agent_id = "nobody"};
+    conv_ids(f, f->org, &flt, 2, ids, sizeof ids);
+    assert_string_equal(ids, "");
+
+    /* Metadata: strings as they are, numbers and booleans as their JSON text; null, objects
+     * and invalid documents never match. */
+    static const struct {
+        const char *key, *value, *want;
+    } meta[] = {
+        {"region", "eu", "c3,c1"},
+        {"region", "us", "c2"},
+        {"tier", "3", "c2,c1"},
+        {"score", "2.5", "c1"},
+        {"vip", "true", "c1"},
+        {"vip", "false", "c2"},
+        {"vip", "1", ""},
+        {"region", "null", ""},
+        {"region", "{\"x\":1}", ""},
+        {"say \"hi\"", "yes", "c3"},
+        {"back\\slash", "b", "c3"},
+        {"a.b", "dot", "c7"},
+        {"caf\xc3\xa9", "u", "c7"},
+        {"missing", "eu", ""},
+        {"REGION", "eu", ""},
+    };
+    for (size_t i = 0; i < VT_ARRAY_LEN(meta); i++) {
+        flt = (vt_conv_filter_t){.n_metadata = 1};
+        flt.metadata[0].key = meta[i].key;
+        flt.metadata[0].value = meta[i].value;
+        conv_ids(f, f->org, &flt, 1, ids, sizeof ids);
+        if (strcmp(ids, meta[i].want) != 0)
+            fail_msg("metadata %s=%s: got [%s], want [%s]", meta[i].key, meta[i].value, ids,
+                     meta[i].want);
+    }
+    /* Filters combine with AND, including with the columns. */
+    flt = (vt_conv_filter_t){.n_metadata = 2, .order_asc = true};
+    flt.metadata[0].key = "region";
+    flt.metadata[0].value = "eu";
+    flt.metadata[1].key = "say \"hi\"";
+    flt.metadata[1].value = "yes";
+    conv_ids(f, f->org, &flt, 1, ids, sizeof ids);
+    assert_string_equal(ids, "c3");
+    flt.n_metadata = 1;
+    flt.external_conversation_id = "ext-1";
+    conv_ids(f, f->org, &flt, 1, ids, sizeof ids);
+    assert_string_equal(ids, "c1,c3");
+    /* The most filters a query may have, the same one eight times. */
+    flt = (vt_conv_filter_t){.n_metadata = VT_CONV_FILTER_MAX_META};
+    for (size_t i = 0; i < VT_CONV_FILTER_MAX_META; i++) {
+        flt.metadata[i].key = "region";
+        flt.metadata[i].value = "eu";
+    }
+    conv_ids(f, f->org, &flt, 3, ids, sizeof ids);
+    assert_string_equal(ids, "c3,c1");
+    /* The other org has its own c1. */
+    conv_ids(f, f->org2, &flt, 3, ids, sizeof ids);
+    assert_string_equal(ids, "c1");
+
+    /* Span counts come along; the cursor is (create_ms, id). */
+    vt_page_t pg = {.page_size = 3};
+    vt_conversation_t *cv;
+    size_t n;
+    const char *next;
+    assert_int_equal(s->ops->conv_list(s, f->org, NULL, &pg, &f->a, &cv, &n, &next), VT_OK);
+    assert_int_equal(n, 3);
+    assert_string_equal(cv[2].conversation_id, "c3");
+    assert_int_equal(cv[2].span_count, 2);
+    assert_int_equal(cv[2].duplicate_count, 2);
+    assert_string_equal(cv[2].external_conversation_id, "ext-1");
+    assert_int_equal(cv[0].span_count, 0);
+    assert_string_equal(next, "200:c3");
+
+    flt = (vt_conv_filter_t){.n_metadata = VT_CONV_FILTER_MAX_META + 1};
+    assert_int_equal(s->ops->conv_list(s, f->org, &flt, &pg, &f->a, &cv, &n, &next), VT_EINVAL);
+    flt = (vt_conv_filter_t){.n_metadata = 1};
+    flt.metadata[0].key = "region";
+    assert_int_equal(s->ops->conv_list(s, f->org, &flt, &pg, &f->a, &cv, &n, &next), VT_EINVAL);
+    pg.after = "c3";
+    assert_int_equal(s->ops->conv_list(s, f->org, NULL, &pg, &f->a, &cv, &n, &next), VT_EINVAL);
+}
+
+static void test_conv_update_and_delete(void **state) {
+    fx_t *f = *state;
+    vt_store_t *s = f->s;
+    conv_with(f, f->org, "c1", 100, "PENDING", "ext-1", "ag", "{\"metadata\":{}}");
+    conv_with(f, f->org, "c2", 100, "PENDING", NULL, NULL, NULL);
+    conv_with(f, f->org2, "c1", 100, "PENDING", "ext-1", "ag", NULL);
+    vt_conversation_t up = {.conversation_id = "c1",
+                            .status = "DONE",
+                            .create_ms = 999,
+                            .update_ms = 200,
+                            .external_conversation_id = NULL,
+                            .agent_id = "ag2",
+                            .occurred_at = "2024-05-01T00:00:00Z",
+                            .doc_json = "{\"audio_url\":\"x\"}"};
+    assert_int_equal(s->ops->conv_update(s, f->org, &up), VT_OK);
+    vt_conversation_t g;
+    assert_int_equal(s->ops->conv_get(s, f->org, "c1", &f->a, &g), VT_OK);
+    assert_string_equal(g.status, "DONE");
+    assert_int_equal(g.create_ms, 100);
+    assert_int_equal(g.update_ms, 200);
+    assert_null(g.external_conversation_id);
+    assert_string_equal(g.agent_id, "ag2");
+    assert_string_equal(g.occurred_at, "2024-05-01T00:00:00Z");
+    assert_string_equal(g.doc_json, "{\"audio_url\":\"x\"}");
+    assert_int_equal(s->ops->conv_get(s, f->org2, "c1", &f->a, &g), VT_OK);
+    assert_string_equal(g.status, "PENDING");
+    assert_string_equal(g.external_conversation_id, "ext-1");
+    up.conversation_id = "nope";
+    assert_int_equal(s->ops->conv_update(s, f->org, &up), VT_ENOTFOUND);
+    up.conversation_id = "c1";
+    up.status = NULL;
+    assert_int_equal(s->ops->conv_update(s, f->org, &up), VT_EINVAL);
+
+    write_spans(f, f->org, VT_TARGET_CONVERSATION, "c1", 1, 3);
+    write_spans(f, f->org, VT_TARGET_CONVERSATION, "c2", 1, 2);
+    write_spans(f, f->org2, VT_TARGET_CONVERSATION, "c1", 1, 4);
+    assert_int_equal(s->ops->conv_delete(s, f->org, "c1"), VT_OK);
+    assert_int_equal(s->ops->conv_get(s, f->org, "c1", &f->a, &g), VT_ENOTFOUND);
+    assert_int_equal(target_rows(f, "spans", f->org, 2, "c1"), 0);
+    assert_int_equal(target_rows(f, "target_stats", f->org, 2, "c1"), 0);
+    assert_int_equal(target_rows(f, "spans", f->org, 2, "c2"), 2);
+    assert_int_equal(target_rows(f, "spans", f->org2, 2, "c1"), 4);
+    assert_int_equal(s->ops->conv_get(s, f->org2, "c1", &f->a, &g), VT_OK);
+    assert_int_equal(g.span_count, 4);
+    assert_int_equal(s->ops->conv_delete(s, f->org, "c1"), VT_ENOTFOUND);
+    assert_int_equal(s->ops->conv_delete(s, f->org2, "c2"), VT_ENOTFOUND);
+    assert_int_equal(s->ops->conv_delete(s, f->org, NULL), VT_EINVAL);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Span scans                                                                               */
+/* ---------------------------------------------------------------------------------------- */
+
+#define VISITS_MAX 64
+
+/* What a scan callback saw, in order. */
+typedef struct {
+    size_t n;
+    size_t stop_after; /* 0 = never stop */
+    struct {
+        vt_target_kind_t kind;
+        char target[16];
+        uint64_t start_ns;
+        uint8_t trace, span;
+        char name[16];
+        bool has_resource, has_scope;
+    } v[VISITS_MAX];
+    /* Nested calls made from inside the callback, once. */
+    fx_t *f;
+    vt_err_t nested_scan;
+    vt_err_t nested_get;
+} visits_t;
+
+static vt_err_t record_visit(void *ud, vt_target_kind_t kind, const char *target_id,
+                             const vt_span_row_t *row_) {
+    visits_t *vs = ud;
+    if (vs->n >= VISITS_MAX)
+        return VT_ELIMIT;
+    vs->v[vs->n].kind = kind;
+    snprintf(vs->v[vs->n].target, sizeof vs->v[vs->n].target, "%s", target_id);
+    vs->v[vs->n].start_ns = row_->start_ns;
+    vs->v[vs->n].trace = row_->trace_id[15];
+    vs->v[vs->n].span = row_->span_id[7];
+    snprintf(vs->v[vs->n].name, sizeof vs->v[vs->n].name, "%.*s", (int)row_->name.n, row_->name.p);
+    vs->v[vs->n].has_resource = vt_str_eq(row_->resource_json, res_a);
+    vs->v[vs->n].has_scope = vt_str_eq(row_->scope_json, scope_a);
+    vs->n++;
+    if (vs->f && vs->n == 1) {
+        vt_span_filter_t all = {0};
+        vs->nested_scan = vs->f->s->ops->spans_scan(vs->f->s, vs->f->org, &all, record_visit, vs);
+        vt_simulation_t sim;
+        vs->nested_get = vs->f->s->ops->sim_get(vs->f->s, vs->f->org, "s1", &vs->f->a, &sim);
+    }
+    return vs->stop_after && vs->n == vs->stop_after ? VT_EUNAVAIL : VT_OK;
+}
+
+/* Scans with a filter and returns the visits as "target:trace.span" joined by commas. */
+static const char *scan(fx_t *f, int64_t org, const vt_span_filter_t *flt, visits_t *vs) {
+    memset(vs, 0, sizeof *vs);
+    assert_int_equal(f->s->ops->spans_scan(f->s, org, flt, record_visit, vs), VT_OK);
+    static char out[1024];
+    size_t len = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < vs->n; i++)
+        len += (size_t)snprintf(out + len, sizeof out - len, "%s%s:%u.%u", i ? "," : "",
+                                vs->v[i].target, vs->v[i].trace, vs->v[i].span);
+    return out;
+}
+
+static void test_spans_scan(void **state) {
+    fx_t *f = *state;
+    vt_store_t *s = f->s;
+    make_run(f, f->org, "r1");
+    make_run(f, f->org, "r2");
+    make_sim(f, f->org, "r1", "s2");
+    make_sim(f, f->org, "r1", "s1");
+    make_sim(f, f->org, "r2", "s3");
+    conv_with(f, f->org, "c1", 1, "DONE", NULL, NULL, NULL);
+    make_run(f, f->org2, "r1");
+    make_sim(f, f->org2, "r1", "s1");
+
+    /* Spans written out of time order; names and statuses vary. */
+    vt_span_row_t s1[3] = {row(1, 3, 300), row(1, 1, 100), row(1, 2, 200)};
+    s1[0].name = VT_STR("tts");
+    s1[2].status_code = 2;
+    vt_span_row_t s2[2] = {row(2, 2, 150), row(2, 1, 150)}; /* same start: span id decides */
+    s2[1].status_code = 2;
+    vt_span_row_t s3[1] = {row(3, 1, 50)};
+    s3[0].name = VT_STR("tts");
+    vt_span_row_t c1[2] = {row(4, 1, 400), row(4, 2, 10)};
+    c1[1].status_code = 1;
+    vt_span_row_t o1[1] = {row(9, 9, 100)};
+    vt_span_batch_t b[5] = {batch(f->org, VT_TARGET_SIMULATION, "s1", s1, 3),
+                            batch(f->org, VT_TARGET_SIMULATION, "s2", s2, 2),
+                            batch(f->org, VT_TARGET_SIMULATION, "s3", s3, 1),
+                            batch(f->org, VT_TARGET_CONVERSATION, "c1", c1, 2),
+                            batch(f->org2, VT_TARGET_SIMULATION, "s1", o1, 1)};
+    assert_int_equal(s->ops->spans_write(s, b, 5), VT_OK);
+
+    visits_t vs;
+    vt_span_filter_t flt = {0};
+    /* Everything: by kind, target id, then start time, trace id, span id. */
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.1,s1:1.2,s1:1.3,s2:2.1,s2:2.2,s3:3.1,"
+                                                    "c1:4.2,c1:4.1");
+    assert_int_equal(vs.v[0].kind, VT_TARGET_SIMULATION);
+    assert_int_equal(vs.v[6].kind, VT_TARGET_CONVERSATION);
+    assert_int_equal(vs.v[2].start_ns, 300);
+    assert_string_equal(vs.v[2].name, "tts");
+    for (size_t i = 0; i < vs.n; i++)
+        assert_true(vs.v[i].has_resource && vs.v[i].has_scope);
+
+    flt = (vt_span_filter_t){.kind = VT_TARGET_CONVERSATION};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "c1:4.2,c1:4.1");
+    flt = (vt_span_filter_t){.kind = VT_TARGET_SIMULATION};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.1,s1:1.2,s1:1.3,s2:2.1,s2:2.2,s3:3.1");
+    flt = (vt_span_filter_t){.kind = VT_TARGET_SIMULATION, .target_id = "s2"};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s2:2.1,s2:2.2");
+    flt = (vt_span_filter_t){.kind = VT_TARGET_CONVERSATION, .target_id = "s2"};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "");
+    flt = (vt_span_filter_t){.run_id = "r1"};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.1,s1:1.2,s1:1.3,s2:2.1,s2:2.2");
+    flt = (vt_span_filter_t){.run_id = "r1", .kind = VT_TARGET_SIMULATION, .target_id = "s2"};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s2:2.1,s2:2.2");
+    flt = (vt_span_filter_t){.run_id = "r1", .target_id = "s3"};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "");
+    flt = (vt_span_filter_t){.run_id = "r2"};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s3:3.1");
+    flt = (vt_span_filter_t){.run_id = "nope"};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "");
+
+    /* Time bounds are inclusive; max 0 is unbounded. */
+    flt = (vt_span_filter_t){.start_ns_min = 150, .start_ns_max = 300};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.2,s1:1.3,s2:2.1,s2:2.2");
+    flt = (vt_span_filter_t){.start_ns_min = 301};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "c1:4.1");
+    flt = (vt_span_filter_t){.start_ns_max = 50};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s3:3.1,c1:4.2");
+    flt = (vt_span_filter_t){.run_id = "r1", .start_ns_min = 200, .start_ns_max = UINT64_MAX};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.2,s1:1.3");
+    flt = (vt_span_filter_t){.start_ns_min = UINT64_MAX};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "");
+
+    flt = (vt_span_filter_t){.name = "tts"};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.3,s3:3.1");
+    flt = (vt_span_filter_t){.status_code = VT_STATUS_ERROR + 1};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.2,s2:2.1");
+    flt = (vt_span_filter_t){.status_code = VT_STATUS_UNSET + 1};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.1,s1:1.3,s2:2.2,s3:3.1,c1:4.1");
+    flt = (vt_span_filter_t){.status_code = VT_STATUS_ERROR + 1,
+                             .kind = VT_TARGET_SIMULATION,
+                             .target_id = "s1",
+                             .name = "llm",
+                             .start_ns_min = 200};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.2");
+
+    /* The other org sees only its own span, under the same simulation id. */
+    flt = (vt_span_filter_t){0};
+    assert_string_equal(scan(f, f->org2, &flt, &vs), "s1:9.9");
+    flt = (vt_span_filter_t){.run_id = "r2"};
+    assert_string_equal(scan(f, f->org2, &flt, &vs), "");
+
+    /* The callback's non-zero result stops the scan and is returned; the next scan starts
+     * afresh. */
+    memset(&vs, 0, sizeof vs);
+    vs.stop_after = 3;
+    flt = (vt_span_filter_t){0};
+    assert_int_equal(s->ops->spans_scan(s, f->org, &flt, record_visit, &vs), VT_EUNAVAIL);
+    assert_int_equal(vs.n, 3);
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.1,s1:1.2,s1:1.3,s2:2.1,s2:2.2,s3:3.1,"
+                                                    "c1:4.2,c1:4.1");
+
+    /* From the callback the store can be read, but not scanned again. */
+    memset(&vs, 0, sizeof vs);
+    vs.f = f;
+    vs.nested_scan = VT_OK;
+    vs.nested_get = VT_EINTERNAL;
+    flt = (vt_span_filter_t){.kind = VT_TARGET_CONVERSATION};
+    assert_int_equal(s->ops->spans_scan(s, f->org, &flt, record_visit, &vs), VT_OK);
+    assert_int_equal(vs.n, 2);
+    assert_int_equal(vs.nested_scan, VT_EINVAL);
+    assert_int_equal(vs.nested_get, VT_OK);
+
+    /* Contradictory or incomplete filters. */
+    vt_span_filter_t bad[] = {{.target_id = "s1"},
+                              {.kind = 7},
+                              {.run_id = "r1", .kind = VT_TARGET_CONVERSATION},
+                              {.status_code = -1}};
+    for (size_t i = 0; i < VT_ARRAY_LEN(bad); i++)
+        assert_int_equal(s->ops->spans_scan(s, f->org, &bad[i], record_visit, &vs), VT_EINVAL);
+    assert_int_equal(s->ops->spans_scan(s, f->org, NULL, record_visit, &vs), VT_EINVAL);
+    assert_int_equal(s->ops->spans_scan(s, f->org, &flt, NULL, &vs), VT_EINVAL);
+
+    /* Deleted targets' spans are gone from scans too. */
+    assert_int_equal(s->ops->run_delete(s, f->org, "r1"), VT_OK);
+    assert_int_equal(s->ops->conv_delete(s, f->org, "c1"), VT_OK);
+    flt = (vt_span_filter_t){0};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s3:3.1");
+}
+
+/* A version 1 database (the schema before the list indexes) is brought to the current
+ * version on open, keeping its data. The old indexes are put back by hand. */
+static void test_migration_from_v1(void **state) {
+    fx_t *f = *state;
+    make_run(f, f->org, "r");
+    sim_with(f, f->org, "r", "s1", "PENDING", NULL, 5);
+    conv_with(f, f->org, "c1", 7, "DONE", "ext", NULL, NULL);
+    f->s->ops->close(f->s);
+    f->s = NULL;
+    sqlite3 *h;
+    assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(h,
+                     "DROP INDEX simulations_run; DROP INDEX simulations_run_created;"
+                     "DROP INDEX simulations_created; DROP INDEX conversations_created;"
+                     "DROP INDEX conversations_external; DROP INDEX conversations_agent;"
+                     "DROP INDEX conversations_status;"
+                     "CREATE INDEX simulations_run ON simulations(org_id, run_id);"
+                     "CREATE INDEX conversations_external"
+                     "  ON conversations(org_id, external_conversation_id);"
+                     "CREATE INDEX conversations_created ON conversations(org_id, create_ms);"
+                     "PRAGMA user_version = 1;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(h);
+
+    char err[256] = "";
+    assert_int_equal(vt_store_sqlite_open(f->db, &f->s, err, sizeof err), VT_OK);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
+                                    " AND name IN ('simulations_run', 'simulations_run_created',"
+                                    " 'simulations_created', 'conversations_created',"
+                                    " 'conversations_external', 'conversations_agent',"
+                                    " 'conversations_status')"),
+                     7);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM pragma_index_info('simulations_run')"),
+                     3);
+    vt_page_t pg = {.page_size = 10};
+    vt_simulation_t *sims;
+    vt_conversation_t *convs;
+    size_t n;
+    const char *next;
+    assert_int_equal(f->s->ops->sim_list(f->s, f->org, "r", &pg, &f->a, &sims, &n, &next), VT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(sims[0].simulation_id, "s1");
+    vt_conv_filter_t flt = {.external_conversation_id = "ext"};
+    assert_int_equal(f->s->ops->conv_list(f->s, f->org, &flt, &pg, &f->a, &convs, &n, &next),
+                     VT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(convs[0].create_ms, 7);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -879,6 +1714,15 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_resource_dedup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spans_write_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_persists_and_migrations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_list_paging, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_delete_cascades, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_sim_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sim_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sim_update_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conv_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conv_update_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spans_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_live_threads, setup, teardown),
     };
