@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "api/ingest.h"
 #include "core/log.h"
 #include "http/auth.h"
 #include "http/server.h"
@@ -29,6 +30,8 @@ typedef struct {
     const char *org;
     const char *name;
     const char *scopes;
+    const char *simulation;   /* import target */
+    const char *conversation; /* import target */
     size_t max_body;
     unsigned threads;
     bool help;
@@ -47,6 +50,7 @@ static const char usage_main[] =
     "  voxtrace keys create --org SLUG [--scopes LIST] [--name NAME]\n"
     "  voxtrace keys list --org SLUG\n"
     "  voxtrace keys revoke KEY_PREFIX\n"
+    "  voxtrace import --org SLUG (--simulation ID | --conversation ID) FILE.json\n"
     "  voxtrace version\n"
     "\n"
     "Options for every command:\n"
@@ -82,6 +86,16 @@ static const char usage_keys[] =
     "traces:write,read,write). list shows each key's prefix (its first 12 characters), which\n"
     "is what revoke takes.\n";
 
+static const char usage_import[] =
+    "Usage: voxtrace import --org SLUG (--simulation ID | --conversation ID) FILE.json\n"
+    "\n"
+    "Loads an OTLP JSON file (an ExportTraceServiceRequest with \"resourceSpans\", as\n"
+    "GET /v1/traces/export writes it) into an existing simulation or conversation of the org.\n"
+    "Spans go through the same checks as POST /v1/traces: invalid ones are rejected, spans\n"
+    "already stored are counted as duplicates. Works while a server runs. Files up to 256 MiB.\n"
+    "Prints \"imported N spans (M duplicates, K rejected)\"; exits 1 when the file cannot be\n"
+    "imported or any span was rejected (the valid spans are stored all the same).\n";
+
 static int usage_error(const char *usage, const char *fmt, const char *arg) {
     fprintf(stderr, "voxtrace: ");
     fprintf(stderr, fmt, arg);
@@ -103,8 +117,9 @@ static int parse_opts(int argc, char **argv, int start, opts_t *o, const char *u
             o->pos[o->n_pos++] = a;
             continue;
         }
-        static const char *const names[] = {"--listen", "--data",  "--store",    "--org",
-                                            "--name",   "--scopes", "--max-body", "--threads"};
+        static const char *const names[] = {
+            "--listen", "--data",     "--store",   "--org",        "--name",
+            "--scopes", "--max-body", "--threads", "--simulation", "--conversation"};
         const char *val = NULL;
         size_t which = VT_ARRAY_LEN(names);
         for (size_t k = 0; k < VT_ARRAY_LEN(names); k++) {
@@ -141,6 +156,8 @@ static int parse_opts(int argc, char **argv, int start, opts_t *o, const char *u
             if (errno || *end || o->threads < 1 || o->threads > 256)
                 return usage_error(usage, "--threads needs a number from 1 to 256, not %s", val);
             break;
+        case 8: o->simulation = val; break;
+        case 9: o->conversation = val; break;
         }
     }
     return 0;
@@ -294,6 +311,111 @@ static int cmd_keys(opts_t *o) {
     }
 out:
     vt_arena_free(&a);
+    st->ops->close(st);
+    return rc;
+}
+
+/* ---- import ------------------------------------------------------------------------------- */
+
+/* The largest file import reads. Larger than the server's default body cap: one command holds
+ * one file, while a server holds many bodies at once. */
+#define IMPORT_MAX_FILE ((size_t)256 << 20)
+
+/* Reads a whole file of at most max bytes into b. On failure prints why and returns false. */
+static bool read_file(const char *path, size_t max, vt_buf_t *b) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "voxtrace: cannot open %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    vt_buf_init(b, max);
+    char chunk[1 << 16];
+    size_t got;
+    while ((got = fread(chunk, 1, sizeof chunk, f)) > 0 && vt_buf_append(b, chunk, got) == VT_OK)
+        ;
+    bool read_error = ferror(f) != 0;
+    fclose(f);
+    if (b->failed || read_error) {
+        if (b->failed)
+            fprintf(stderr, "voxtrace: %s is larger than %zu MiB\n", path, max >> 20);
+        else
+            fprintf(stderr, "voxtrace: cannot read %s\n", path);
+        vt_buf_free(b);
+        return false;
+    }
+    return true;
+}
+
+static int cmd_import(opts_t *o) {
+    if (o->help) {
+        fputs(usage_import, stdout);
+        return 0;
+    }
+    if (!o->org)
+        return usage_error(usage_import, "%s", "import needs --org SLUG");
+    if (!o->simulation == !o->conversation)
+        return usage_error(usage_import, "%s",
+                           "give exactly one of --simulation or --conversation");
+    if (o->n_pos != 1)
+        return usage_error(usage_import, "%s", "import needs one FILE.json");
+    vt_target_kind_t kind = o->simulation ? VT_TARGET_SIMULATION : VT_TARGET_CONVERSATION;
+    const char *target = o->simulation ? o->simulation : o->conversation;
+    const char *what = o->simulation ? "simulation" : "conversation";
+
+    vt_buf_t file;
+    if (!read_file(o->pos[0], IMPORT_MAX_FILE, &file))
+        return 1;
+    vt_store_t *st = open_store(o);
+    if (!st) {
+        vt_buf_free(&file);
+        return 1;
+    }
+    /* The same memory budget a request of this size gets in the server. */
+    vt_arena_t a;
+    vt_arena_init(&a, 4 * file.len + ((size_t)16 << 20));
+    vt_ingest_t in = {0};
+    int rc = 1;
+    vt_org_t org;
+    bool exists = false;
+    if (st->ops->org_get_by_slug(st, o->org, &a, &org) != VT_OK) {
+        fprintf(stderr, "voxtrace: no org %s\n", o->org);
+        goto out;
+    }
+    if (strlen(target) > 128 ||
+        st->ops->target_exists(st, org.id, kind, target, &exists) != VT_OK || !exists) {
+        fprintf(stderr, "voxtrace: no %s %s in org %s\n", what, target, o->org);
+        goto out;
+    }
+    vt_batch_t batch;
+    char err[256] = "";
+    vt_err_t e =
+        vt_otlp_decode_json(&a, file.data ? file.data : "", file.len, &batch, err, sizeof err);
+    if (e) {
+        fprintf(stderr, "voxtrace: %s is not valid OTLP JSON: %s\n", o->pos[0], err);
+        goto out;
+    }
+    if (vt_ingest_prepare(&a, &batch, vt_now_ns(), &in) != VT_OK) {
+        fprintf(stderr, "voxtrace: %s is too large to import at once\n", o->pos[0]);
+        goto out;
+    }
+    in.batch.org_id = org.id;
+    in.batch.kind = kind;
+    in.batch.target_id = target;
+    if (in.batch.n_rows && st->ops->spans_write(st, &in.batch, 1) != VT_OK) {
+        fprintf(stderr, "voxtrace: cannot store the spans\n");
+        goto out;
+    }
+    if (in.rejected)
+        printf("imported %u spans (%u duplicates, %u rejected: %s)\n", in.batch.inserted,
+               in.batch.duplicates, in.rejected, in.reject_msg ? in.reject_msg : "invalid span");
+    else
+        printf("imported %u spans (%u duplicates, 0 rejected)\n", in.batch.inserted,
+               in.batch.duplicates);
+    rc = in.rejected ? 1 : 0;
+out:
+    vt_ingest_free(&in);
+    vt_arena_free(&a);
+    vt_buf_free(&file);
     st->ops->close(st);
     return rc;
 }
@@ -463,10 +585,11 @@ int main(int argc, char **argv) {
         printf("voxtrace %s\n", VT_VERSION);
         return 0;
     }
-    const char *usage = strcmp(cmd, "serve") == 0  ? usage_serve
-                        : strcmp(cmd, "orgs") == 0 ? usage_orgs
-                        : strcmp(cmd, "keys") == 0 ? usage_keys
-                                                   : NULL;
+    const char *usage = strcmp(cmd, "serve") == 0    ? usage_serve
+                        : strcmp(cmd, "orgs") == 0   ? usage_orgs
+                        : strcmp(cmd, "keys") == 0   ? usage_keys
+                        : strcmp(cmd, "import") == 0 ? usage_import
+                                                     : NULL;
     if (!usage)
         return usage_error(usage_main, "unknown command %s", cmd);
     int rc = parse_opts(argc, argv, 2, &o, usage);
@@ -476,5 +599,7 @@ int main(int argc, char **argv) {
         return cmd_serve(&o);
     if (strcmp(cmd, "orgs") == 0)
         return cmd_orgs(&o);
+    if (strcmp(cmd, "import") == 0)
+        return cmd_import(&o);
     return cmd_keys(&o);
 }
