@@ -1,30 +1,105 @@
 /*
  * runs.c - runs: a test run groups the simulations (one per test call) of one harness run.
+ *
+ * A run's progress and, once it has simulations, its status are not stored: they are derived
+ * from its simulations' status/result counts on every read, so they can never disagree with the
+ * simulations a harness PATCHes one by one.
  */
 #include "../core/ulid.h"
 #include "api.h"
+#include "paging.h"
 
-static void write_run(vt_req_t *r, const vt_run_t *run) {
+#define RUNS_MAX_PAGE 100
+
+/* Progress figures of a run, from its simulation counts. */
+typedef struct {
+    int64_t total, completed, failed, in_progress;
+} run_progress_t;
+
+static bool str_is(const char *s, const char *v) {
+    return s && strcmp(s, v) == 0;
+}
+
+static run_progress_t progress_of(const vt_sim_count_t *counts, size_t n) {
+    run_progress_t p = {0};
+    for (size_t i = 0; i < n; i++) {
+        const vt_sim_count_t *c = &counts[i];
+        p.total += c->count;
+        /* Finished, whichever way it ended. */
+        if (str_is(c->status, "COMPLETED") || str_is(c->status, "FAILED") ||
+            str_is(c->status, "CANCELLED"))
+            p.completed += c->count;
+        if (str_is(c->status, "FAILED") || str_is(c->result, "FAILED"))
+            p.failed += c->count;
+        if (str_is(c->status, "IN PROGRESS") || str_is(c->status, "PENDING"))
+            p.in_progress += c->count;
+    }
+    return p;
+}
+
+/* Writes one run object. counts are its simulation counts (n == 0: none yet). */
+static void write_run(vt_req_t *r, vt_jw_t *w, const vt_run_t *run, const vt_sim_count_t *counts,
+                      size_t n) {
+    run_progress_t p = progress_of(counts, n);
+    const char *status = run->status;
+    if (p.total)
+        status = p.in_progress ? "IN PROGRESS" : "COMPLETED";
+    vt_jw_obj_begin(w);
+    vt_jw_key(w, "run_id");
+    vt_jw_cstr(w, run->run_id);
+    vt_jw_key(w, "display_name");
+    vt_jw_cstr(w, run->display_name);
+    vt_jw_key(w, "status");
+    vt_jw_cstr(w, status);
+    vt_jw_key(w, "create_time");
+    vt_jw_cstr(w, vt_api_time(r, run->create_ms));
+    vt_jw_key(w, "update_time");
+    vt_jw_cstr(w, vt_api_time(r, run->update_ms));
+    vt_api_raw_field(w, "metadata", run->metadata_json, "{}");
+    vt_api_raw_field(w, "metric_ids", run->metric_ids_json, "[]");
+    vt_jw_key(w, "progress");
+    vt_jw_obj_begin(w);
+    vt_jw_key(w, "total_test_cases");
+    vt_jw_int(w, p.total);
+    vt_jw_key(w, "completed_test_cases");
+    vt_jw_int(w, p.completed);
+    vt_jw_key(w, "failed_test_cases");
+    vt_jw_int(w, p.failed);
+    vt_jw_key(w, "in_progress_test_cases");
+    vt_jw_int(w, p.in_progress);
+    vt_jw_obj_end(w);
+    /* Averages of the run's metrics over its simulations. No metric is computed for a run yet,
+     * so the empty object is the true value, not a placeholder for a missing one. */
+    vt_jw_key(w, "metric_averages");
+    vt_jw_obj_begin(w);
+    vt_jw_obj_end(w);
+    vt_jw_obj_end(w);
+}
+
+/* Replies {"run":{...}} after reading the run's simulation counts. */
+static void reply_run(vt_req_t *r, const vt_run_t *run, bool has_sims) {
+    vt_sim_count_t *counts = NULL;
+    size_t n = 0;
+    if (has_sims) {
+        vt_store_t *st = vt_api_app(r)->store;
+        vt_err_t e =
+            st->ops->run_sim_counts(st, r->auth.org_id, run->run_id, &r->arena, &counts, &n);
+        if (e) {
+            vt_api_store_error(r, e, "Run");
+            return;
+        }
+    }
     vt_jw_t w;
     vt_jw_init(&w, &r->resp);
     vt_jw_obj_begin(&w);
     vt_jw_key(&w, "run");
-    vt_jw_obj_begin(&w);
-    vt_jw_key(&w, "run_id");
-    vt_jw_cstr(&w, run->run_id);
-    vt_jw_key(&w, "display_name");
-    vt_jw_cstr(&w, run->display_name);
-    vt_jw_key(&w, "status");
-    vt_jw_cstr(&w, run->status);
-    vt_jw_key(&w, "create_time");
-    vt_jw_cstr(&w, vt_api_time(r, run->create_ms));
-    vt_jw_key(&w, "update_time");
-    vt_jw_cstr(&w, vt_api_time(r, run->update_ms));
-    vt_api_raw_field(&w, "metadata", run->metadata_json, "{}");
-    vt_api_raw_field(&w, "metric_ids", run->metric_ids_json, "[]");
-    vt_jw_obj_end(&w);
+    write_run(r, &w, run, counts, n);
     vt_jw_obj_end(&w);
     vt_req_reply_json(r, 200);
+}
+
+static const char *param_id(vt_req_t *r) {
+    return vt_arena_strndup(&r->arena, r->params[0].p, r->params[0].n);
 }
 
 void vt_api_runs_create(vt_req_t *r) {
@@ -45,19 +120,74 @@ void vt_api_runs_create(vt_req_t *r) {
         vt_api_store_error(r, e, "Run");
         goto out;
     }
-    write_run(r, &run);
+    reply_run(r, &run, false); /* a new run has no simulations yet */
 out:
     json_decref(body);
 }
 
 void vt_api_runs_get(vt_req_t *r) {
-    const char *id = vt_arena_strndup(&r->arena, r->params[0].p, r->params[0].n);
     vt_store_t *st = vt_api_app(r)->store;
     vt_run_t run;
-    vt_err_t e = st->ops->run_get(st, r->auth.org_id, id, &r->arena, &run);
+    vt_err_t e = st->ops->run_get(st, r->auth.org_id, param_id(r), &r->arena, &run);
     if (e) {
         vt_api_store_error(r, e, "Run");
         return;
     }
-    write_run(r, &run);
+    reply_run(r, &run, true);
+}
+
+void vt_api_runs_list(vt_req_t *r) {
+    const char *filter = vt_req_query(r, "filter");
+    if (filter && *filter) {
+        vt_req_reply_error(r, VT_EINVAL, "Invalid filter: runs cannot be filtered", "filter",
+                           "runs cannot be filtered");
+        return;
+    }
+    vt_page_t pg;
+    if (!vt_paging_from_query(r, RUNS_MAX_PAGE, &pg))
+        return;
+    vt_store_t *st = vt_api_app(r)->store;
+    vt_run_t *runs;
+    size_t n;
+    const char *next;
+    vt_err_t e = st->ops->run_list(st, r->auth.org_id, &pg, &r->arena, &runs, &n, &next);
+    if (e) {
+        vt_paging_reply_list_error(r, e, "Runs");
+        return;
+    }
+    vt_jw_t w;
+    vt_jw_init(&w, &r->resp);
+    vt_jw_obj_begin(&w);
+    vt_jw_key(&w, "runs");
+    vt_jw_arr_begin(&w);
+    for (size_t i = 0; i < n; i++) {
+        /* One count query per run: a page holds at most RUNS_MAX_PAGE runs and each query
+         * reads one run's simulations through an index. */
+        vt_sim_count_t *counts;
+        size_t nc;
+        e = st->ops->run_sim_counts(st, r->auth.org_id, runs[i].run_id, &r->arena, &counts, &nc);
+        if (e) {
+            vt_api_store_error(r, e, "Runs");
+            return;
+        }
+        write_run(r, &w, &runs[i], counts, nc);
+    }
+    vt_jw_arr_end(&w);
+    if (!vt_paging_write_next(r, &w, next)) {
+        vt_req_reply_error(r, VT_ENOMEM, "Out of memory while listing runs", NULL, NULL);
+        return;
+    }
+    vt_jw_obj_end(&w);
+    vt_req_reply_json(r, 200);
+}
+
+void vt_api_runs_delete(vt_req_t *r) {
+    vt_store_t *st = vt_api_app(r)->store;
+    vt_err_t e = st->ops->run_delete(st, r->auth.org_id, param_id(r));
+    if (e) {
+        vt_api_store_error(r, e, "Run");
+        return;
+    }
+    vt_buf_append_c(&r->resp, "{}");
+    vt_req_reply_json(r, 200);
 }
