@@ -24,12 +24,29 @@ extern const vt_route_t vt_api_routes[];
 void vt_api_health(vt_req_t *r);
 void vt_api_traces_post(vt_req_t *r);
 void vt_api_traces_spans(vt_req_t *r);
+/* trace_reads.c: GET /v1/traces/summary and GET /v1/traces/export. */
+void vt_api_traces_summary(vt_req_t *r);
+void vt_api_traces_export(vt_req_t *r);
 void vt_api_runs_create(vt_req_t *r);
 void vt_api_runs_get(vt_req_t *r);
+void vt_api_runs_hotspots(vt_req_t *r);
 void vt_api_sims_create(vt_req_t *r);
 void vt_api_sims_get(vt_req_t *r);
 void vt_api_convs_submit(vt_req_t *r);
 void vt_api_convs_get(vt_req_t *r);
+/* runs.c, simulations.c, conversations.c: lists, updates, deletes and conversation audio. */
+void vt_api_runs_list(vt_req_t *r);
+void vt_api_runs_delete(vt_req_t *r);
+void vt_api_sims_list(vt_req_t *r);
+void vt_api_sims_patch(vt_req_t *r);
+void vt_api_sims_delete(vt_req_t *r);
+void vt_api_convs_list(vt_req_t *r);
+void vt_api_convs_patch(vt_req_t *r);
+void vt_api_convs_delete(vt_req_t *r);
+void vt_api_convs_audio(vt_req_t *r);
+/* search.c: POST /v1/traces/search. upload.c: POST /v1/conversations:upload (multipart). */
+void vt_api_traces_search(vt_req_t *r);
+void vt_api_convs_upload(vt_req_t *r);
 
 /* conversations.c, shared with the upload endpoint: checks a transcript array (replies 400 naming
  * the field and returns false when invalid), and replies with a conversation resource. */
