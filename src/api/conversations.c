@@ -61,22 +61,28 @@ static bool check_message(vt_req_t *r, json_t *m, size_t i) {
         field_invalid(r, f, "must be a string");
         return false;
     }
+    if (tool_calls && !json_is_null(tool_calls) && !json_is_array(tool_calls)) {
+        snprintf(f, sizeof f, "transcript[%zu].tool_calls", i);
+        field_invalid(r, f, "must be an array");
+        return false;
+    }
     if (!json_is_string(content) && !json_is_string(message) && !json_is_array(tool_calls)) {
         snprintf(f, sizeof f, "transcript[%zu].content", i);
         field_invalid(r, f, "is required (content or message, unless tool_calls are given)");
-        return false;
-    }
-    if (tool_calls && !json_is_array(tool_calls)) {
-        snprintf(f, sizeof f, "transcript[%zu].tool_calls", i);
-        field_invalid(r, f, "must be an array");
         return false;
     }
     size_t k;
     json_t *tc;
     json_array_foreach(tool_calls, k, tc) {
         json_t *fn = json_object_get(tc, "function");
+        json_t *id = json_object_get(tc, "id"), *type = json_object_get(tc, "type");
+        json_t *args = json_object_get(fn, "arguments");
+        /* The OpenAI-style shape: the id is text, the only type is "function", and arguments are
+         * a JSON-encoded string (or already an object). */
         if (!json_is_object(tc) || !json_is_object(fn) ||
-            !json_is_string(json_object_get(fn, "name"))) {
+            !json_is_string(json_object_get(fn, "name")) || (id && !json_is_string(id)) ||
+            (type && (!json_is_string(type) || strcmp(json_string_value(type), "function"))) ||
+            (args && !json_is_string(args) && !json_is_object(args) && !json_is_null(args))) {
             snprintf(f, sizeof f, "transcript[%zu].tool_calls[%zu]", i, k);
             field_invalid(r, f, "must be {id, type: \"function\", function: {name, arguments}}");
             return false;

@@ -146,6 +146,12 @@ void vt_api_runs_list(vt_req_t *r) {
     vt_page_t pg;
     if (!vt_paging_from_query(r, RUNS_MAX_PAGE, &pg))
         return;
+    /* A runs cursor is the last run id of the previous page; anything else was not handed out. */
+    if (pg.after && !vt_ulid_valid(vt_str_c(pg.after))) {
+        vt_req_reply_error(r, VT_EINVAL, "Invalid page_token", "page_token",
+                           "not a token this API handed out");
+        return;
+    }
     vt_store_t *st = vt_api_app(r)->store;
     vt_run_t *runs;
     size_t n;

@@ -1,10 +1,15 @@
 // OpenTelemetry SDK helpers shared by the suites: a voice-agent trace shaped like the seed's, an
 // exporter wrapper that records what the SDK exported and the result codes it got back, and the
-// check that a span read back from GET /v1/traces/spans equals the span the SDK produced.
+// check that a span read back from GET /v1/traces/spans equals the span the SDK produced; and a
+// span tree stated as data (emitTree) exported with the real protobuf exporter (sdkExport), for
+// the suites that compute what an analysis must find from that same data.
 
 import assert from 'node:assert/strict';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ExportResultCode } from '@opentelemetry/core';
+import { OTLPTraceExporter as OTLPProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { NodeTracerProvider, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-node';
 
 export const KIND_NAMES = ['INTERNAL', 'SERVER', 'CLIENT', 'PRODUCER', 'CONSUMER'];
 export const STATUS_NAMES = ['UNSET', 'OK', 'ERROR'];
@@ -229,4 +234,59 @@ export function assertSameSpans(got, want, serviceName) {
       `spans not ordered by start time at ${i}: ${got[i - 1].name} then ${got[i].name}`,
     );
   }
+}
+
+/**
+ * Emits a span tree through `tracer` with explicit times, parents and statuses, so a suite can
+ * state a trace's shape as data and compute what the analyses must find from the same data.
+ * @param {import('@opentelemetry/api').Tracer} tracer
+ * @param {bigint} baseNs the absolute time (nanoseconds) that node times are relative to
+ * @param {{name: string, start: number, end: number, status?: 'OK'|'ERROR', message?: string,
+ *   attributes?: object, children?: object[]}} node start/end in milliseconds from baseNs
+ * @param {import('@opentelemetry/api').Span} [parent] the span to parent the node under; a root if omitted
+ */
+export function emitTree(tracer, baseNs, node, parent) {
+  const at = (ms) => hr(baseNs + BigInt(Math.round(ms * 1000)) * 1000n);
+  const ctx = parent ? trace.setSpan(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
+  const span = tracer.startSpan(
+    node.name,
+    { startTime: at(node.start), attributes: node.attributes ?? {} },
+    ctx,
+  );
+  for (const c of node.children ?? []) emitTree(tracer, baseNs, c, span);
+  if (node.status) {
+    span.setStatus({
+      code: node.status === 'ERROR' ? SpanStatusCode.ERROR : SpanStatusCode.OK,
+      ...(node.message ? { message: node.message } : {}),
+    });
+  }
+  span.end(at(node.end));
+}
+
+/**
+ * Runs `emit(tracer)` on a fresh NodeTracerProvider whose SimpleSpanProcessor exports with the
+ * real OTLP/HTTP protobuf exporter to `server`, with the key and the target header, the way the
+ * seed configures an agent; fails unless every export succeeded.
+ * @param {{url: string}} server
+ * @param {string} key
+ * @param {{sim?: string, conv?: string}} target the X-Simulation-Id or X-Conversation-Id
+ * @param {(tracer: import('@opentelemetry/api').Tracer) => void} emit
+ * @returns {Promise<import('@opentelemetry/sdk-trace-base').ReadableSpan[]>} the exported spans
+ */
+export async function sdkExport(server, key, target, emit) {
+  const headers = { 'X-API-Key': key };
+  if (target.sim) headers['X-Simulation-Id'] = target.sim;
+  if (target.conv) headers['X-Conversation-Id'] = target.conv;
+  const rec = new RecordingExporter(
+    new OTLPProtoExporter({ url: `${server.url}/v1/traces`, headers, timeoutMillis: 30_000 }),
+  );
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'my-agent' }),
+    spanProcessors: [new SimpleSpanProcessor(rec)],
+  });
+  emit(provider.getTracer('my-agent'));
+  await provider.forceFlush();
+  await provider.shutdown();
+  assertAllExportsSucceeded(rec);
+  return rec.spans;
 }
