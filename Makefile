@@ -2,7 +2,7 @@
 # commands and install whatever is missing first (scripts/install-deps.sh).
 #
 #   make                  build/voxtrace
-#   make run              build, then serve with SQLite in ./voxtrace-data
+#   make run              build, then serve with SQLite in ./voxtrace-data (demo data on first start)
 #   make test             unit tests (cmocka), the same under ASan+UBSan, then integration tests
 #   make unit             unit tests only          make integration   node:test suites only
 #   make SANITIZE=1       build into build-san/ with AddressSanitizer and UBSan
@@ -37,9 +37,18 @@ GEN_C    := $(patsubst proto/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
 GEN_H    := $(GEN_C:.c=.h)
 GEN_OBJ  := $(GEN_C:.c=.o)
 
+# The UI: every file under web/ (hidden ones excepted) is compiled into the binary as a byte
+# array by tools/embed_web.c. The folders are prerequisites too, so adding or removing a file
+# regenerates the table.
+WEB_FILES := $(shell find web -type f ! -path '*/.*' 2>/dev/null | LC_ALL=C sort)
+WEB_DIRS  := $(shell find web -type d ! -path '*/.*' 2>/dev/null)
+EMBED_WEB := $(BUILD)/tools/embed_web
+WEB_GEN   := $(BUILD)/gen/web_assets.c
+WEB_OBJ   := $(BUILD)/gen/web_assets.o
+
 SRCS     := $(shell find src -name '*.c' | sort)
 OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
-LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS)) $(GEN_OBJ)
+LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS)) $(GEN_OBJ) $(WEB_OBJ)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -55,8 +64,21 @@ deps:
 deps-test:
 	@scripts/install-deps.sh test
 
-$(BUILD)/voxtrace: $(OBJS) $(GEN_OBJ)
+$(BUILD)/voxtrace: $(OBJS) $(GEN_OBJ) $(WEB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The generator is a plain host program: no sanitizers or fuzzing instrumentation, whatever the
+# build, since it only runs during the build.
+$(EMBED_WEB): tools/embed_web.c src/api/web_asset.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 $(WARN) -o $@ $<
+
+$(WEB_GEN): $(EMBED_WEB) $(WEB_FILES) $(WEB_DIRS)
+	@mkdir -p $(dir $@)
+	$(EMBED_WEB) $@ web $(WEB_FILES)
+
+$(WEB_OBJ): $(WEB_GEN) src/api/web_asset.h
+	$(CC) $(CFLAGS) $(WARN) -c -o $@ $<
 
 # Generated protobuf-c code, from the .proto files in proto/.
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
@@ -98,7 +120,7 @@ test: deps-test
 
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BUILD)/voxtrace serve
+	$(BUILD)/voxtrace serve --demo
 
 bench: deps-test all
 	@bench/run.sh

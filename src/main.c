@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,7 +14,9 @@
 
 #include "api/api.h"
 #include "api/ingest.h"
+#include "api/ui.h"
 #include "core/log.h"
+#include "demo/demo.h"
 #include "http/auth.h"
 #include "http/server.h"
 #include "store/store.h"
@@ -32,8 +35,10 @@ typedef struct {
     const char *scopes;
     const char *simulation;   /* import target */
     const char *conversation; /* import target */
+    const char *web_dir;      /* serve: the UI from this folder instead of the embedded copy */
     size_t max_body;
     unsigned threads;
+    bool demo; /* serve: seed demo data into org "default" while it has no runs */
     bool help;
     const char *pos[4]; /* positional arguments after the command words */
     int n_pos;
@@ -44,13 +49,14 @@ static const char usage_main[] =
     "\n"
     "Usage:\n"
     "  voxtrace serve   [--listen HOST:PORT] [--data DIR] [--store URL] [--max-body BYTES]\n"
-    "                   [--threads N]\n"
+    "                   [--threads N] [--web-dir DIR] [--demo]\n"
     "  voxtrace orgs create SLUG [--name NAME]\n"
     "  voxtrace orgs list\n"
     "  voxtrace keys create --org SLUG [--scopes LIST] [--name NAME]\n"
     "  voxtrace keys list --org SLUG\n"
     "  voxtrace keys revoke KEY_PREFIX\n"
     "  voxtrace import --org SLUG (--simulation ID | --conversation ID) FILE.json\n"
+    "  voxtrace demo [--org SLUG]\n"
     "  voxtrace version\n"
     "\n"
     "Options for every command:\n"
@@ -60,14 +66,28 @@ static const char usage_main[] =
 
 static const char usage_serve[] =
     "Usage: voxtrace serve [--listen HOST:PORT] [--data DIR] [--store URL] [--max-body BYTES]\n"
-    "                      [--threads N]\n"
+    "                      [--threads N] [--web-dir DIR] [--demo]\n"
     "\n"
-    "Runs the HTTP server: the OTLP/HTTP endpoint POST /v1/traces and the rest of the API.\n"
+    "Runs the HTTP server: the web UI at /, the OTLP/HTTP endpoint POST /v1/traces and the rest\n"
+    "of the API.\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:4318; env VOXTRACE_LISTEN)\n"
     "  --max-body BYTES    largest request body after gzip decoding (default 67108864 = 64 MiB)\n"
     "  --threads N         HTTP worker threads (default: number of cores)\n"
+    "  --web-dir DIR       serve the UI's files from DIR (e.g. web) instead of the copy built\n"
+    "                      into the binary, so UI changes show on reload\n"
+    "  --demo              seed demo data (voxtrace demo) into the org \"default\" if it has no\n"
+    "                      runs yet\n"
     "On the first start with an empty store it creates the org \"default\" and an admin API key,\n"
     "and prints the key once. SIGTERM or SIGINT finishes the requests in flight and exits.\n";
+
+static const char usage_demo[] =
+    "Usage: voxtrace demo [--org SLUG]\n"
+    "\n"
+    "Seeds an existing org (default: \"default\") with demo data: two test runs of 50 simulated\n"
+    "calls of a dental clinic's phone agent, each with a full trace (turns, STT with provider\n"
+    "fallbacks, LLM calls with token usage, tool calls, TTS), transcripts and some failures, and\n"
+    "12 monitored production conversations. Works while a server runs. If the org already has\n"
+    "demo runs it adds nothing and says so.\n";
 
 static const char usage_orgs[] =
     "Usage: voxtrace orgs create SLUG [--name NAME]\n"
@@ -111,6 +131,10 @@ static int parse_opts(int argc, char **argv, int start, opts_t *o, const char *u
             o->help = true;
             continue;
         }
+        if (strcmp(a, "--demo") == 0) {
+            o->demo = true;
+            continue;
+        }
         if (strncmp(a, "--", 2) != 0) {
             if (o->n_pos >= (int)VT_ARRAY_LEN(o->pos))
                 return usage_error(usage, "unexpected argument %s", a);
@@ -118,8 +142,8 @@ static int parse_opts(int argc, char **argv, int start, opts_t *o, const char *u
             continue;
         }
         static const char *const names[] = {
-            "--listen", "--data",     "--store",   "--org",        "--name",
-            "--scopes", "--max-body", "--threads", "--simulation", "--conversation"};
+            "--listen",   "--data",    "--store",      "--org",          "--name",   "--scopes",
+            "--max-body", "--threads", "--simulation", "--conversation", "--web-dir"};
         const char *val = NULL;
         size_t which = VT_ARRAY_LEN(names);
         for (size_t k = 0; k < VT_ARRAY_LEN(names); k++) {
@@ -158,6 +182,7 @@ static int parse_opts(int argc, char **argv, int start, opts_t *o, const char *u
             break;
         case 8: o->simulation = val; break;
         case 9: o->conversation = val; break;
+        case 10: o->web_dir = val; break;
         }
     }
     return 0;
@@ -447,8 +472,10 @@ static bool parse_listen(const char *s, char *host, size_t hostlen, uint16_t *po
     return true;
 }
 
-/* On an empty store: creates org "default" and an admin key, and prints the key. */
-static int first_start(vt_store_t *st, const char *base_url) {
+/* On an empty store: creates org "default" and an admin key. The key is written to key_out
+ * (empty when the store already had orgs), to be printed once the server listens. */
+static int first_start(vt_store_t *st, char key_out[VT_KEY_LEN + 1]) {
+    key_out[0] = '\0';
     vt_arena_t a;
     vt_arena_init(&a, 0);
     vt_org_t *orgs;
@@ -460,22 +487,75 @@ static int first_start(vt_store_t *st, const char *base_url) {
     }
     if (n == 0) {
         vt_org_t org;
-        char key[VT_KEY_LEN + 1];
         if (st->ops->org_create(st, "default", "Default", &a, &org) != VT_OK ||
-            vt_auth_key_create(st, org.id, "admin (first start)", VT_SCOPES_ALL, key) != VT_OK) {
+            vt_auth_key_create(st, org.id, "admin (first start)", VT_SCOPES_ALL, key_out) !=
+                VT_OK) {
             fprintf(stderr, "voxtrace: cannot create the default org and key\n");
             rc = 1;
-            goto out;
         }
-        printf("\nFirst start: created org \"default\" and an admin API key.\n"
-               "It is shown only this once; keep it somewhere safe:\n\n"
-               "    %s\n\n"
-               "Send it as X-API-Key to %s/v1/traces and the rest of the API.\n\n",
-               key, base_url);
-        sodium_memzero(key, sizeof key);
     }
 out:
     vt_arena_free(&a);
+    return rc;
+}
+
+/* Seeds demo data into an org and prints what it did. only_if_empty: add nothing to an org that
+ * has any run (serve --demo); otherwise add nothing only when demo runs are there already. */
+static int seed_demo(vt_store_t *st, const char *slug, bool only_if_empty) {
+    vt_arena_t a;
+    vt_arena_init(&a, 0);
+    int rc = 1;
+    vt_org_t org;
+    bool has_runs, has_demo;
+    if (st->ops->org_get_by_slug(st, slug, &a, &org) != VT_OK) {
+        fprintf(stderr,
+                "voxtrace: no org %s (voxtrace orgs create %s, or start voxtrace serve once)\n",
+                slug, slug);
+        goto out;
+    }
+    if (vt_demo_status(st, org.id, &has_runs, &has_demo) != VT_OK) {
+        fprintf(stderr, "voxtrace: cannot list the runs of org %s\n", slug);
+        goto out;
+    }
+    rc = 0;
+    if (has_demo || (only_if_empty && has_runs)) {
+        printf("demo: org %s already has %s; no demo data added\n", slug,
+               has_demo ? "demo data" : "runs");
+        goto out;
+    }
+    vt_demo_report_t rep;
+    char err[256] = "";
+    if (vt_demo_seed(st, org.id, (int64_t)(vt_now_ns() / 1000000u), &rep, err, sizeof err) !=
+        VT_OK) {
+        fprintf(stderr, "voxtrace: demo data: %s\n", err);
+        rc = 1;
+        goto out;
+    }
+    printf("demo: added to org %s: %u runs, %u simulated calls, %u monitored conversations, "
+           "%llu spans\n",
+           slug, rep.runs, rep.simulations, rep.conversations, (unsigned long long)rep.spans);
+    if (rep.metrics_skipped)
+        printf("demo: no custom metrics (this store keeps no metrics); built-in metrics apply\n");
+    else
+        printf("demo: %u custom trace metrics\n", rep.metrics);
+out:
+    vt_arena_free(&a);
+    return rc;
+}
+
+static int cmd_demo(opts_t *o) {
+    if (o->help) {
+        fputs(usage_demo, stdout);
+        return 0;
+    }
+    if (o->n_pos)
+        return usage_error(usage_demo, "unexpected argument %s", o->pos[0]);
+    const char *slug = o->org ? o->org : "default";
+    vt_store_t *st = open_store(o);
+    if (!st)
+        return 1;
+    int rc = seed_demo(st, slug, false);
+    st->ops->close(st);
     return rc;
 }
 
@@ -490,6 +570,13 @@ static int cmd_serve(opts_t *o) {
     uint16_t port;
     if (!parse_listen(o->listen, host, sizeof host, &port))
         return usage_error(usage_serve, "--listen needs HOST:PORT, not %s", o->listen);
+    if (o->web_dir) {
+        struct stat wst;
+        if (stat(o->web_dir, &wst) != 0 || !S_ISDIR(wst.st_mode)) {
+            fprintf(stderr, "voxtrace: --web-dir %s is not a folder\n", o->web_dir);
+            return 1;
+        }
+    }
 
     /* Signals are taken synchronously by this thread with sigwait, so every other thread
      * (HTTP workers, the writer) starts with them blocked. */
@@ -506,7 +593,11 @@ static int cmd_serve(opts_t *o) {
     int rc = 1;
     vt_writer_t *writer = NULL;
     vt_server_t *srv = NULL;
-    vt_app_t app = {.store = st, .data_dir = o->data};
+    char key[VT_KEY_LEN + 1] = "";
+    vt_app_t app = {.store = st, .data_dir = o->data, .web_dir = o->web_dir};
+    /* The default org and the demo data exist before the first request can arrive. */
+    if (first_start(st, key) != 0 || (o->demo && seed_demo(st, "default", true) != 0))
+        goto out;
     vt_writer_config_t wcfg = {.max_queued_spans = 500000, .max_spans_per_txn = 50000};
     if (vt_writer_start(st, &wcfg, &writer) != VT_OK) {
         fprintf(stderr, "voxtrace: cannot start the ingest writer\n");
@@ -521,6 +612,7 @@ static int cmd_serve(opts_t *o) {
                               .timeout_s = 60,
                               .max_connections = 1024,
                               .routes = vt_api_routes,
+                              .not_found = vt_api_ui_get,
                               .store = st,
                               .app = &app};
     char err[256];
@@ -532,12 +624,21 @@ static int cmd_serve(opts_t *o) {
     snprintf(base, sizeof base, strchr(host, ':') ? "http://[%s]:%u" : "http://%s:%u", host,
              vt_server_port(srv));
     printf("voxtrace %s listening on %s\n"
+           "  UI:        %s/%s%s%s\n"
            "  API:       %s/v1/ (docs/api.md)\n"
            "  OTLP/HTTP: %s/v1/traces\n"
            "  store:     %s (data folder %s)\n",
-           VT_VERSION, base, base, base, o->store, o->data);
-    if (first_start(st, base) != 0)
-        goto out;
+           VT_VERSION, base, base, o->web_dir ? " (files from " : "", o->web_dir ? o->web_dir : "",
+           o->web_dir ? ")" : "", base, base, o->store, o->data);
+    if (key[0]) {
+        printf("\nFirst start: created org \"default\" and an admin API key.\n"
+               "It is shown only this once; keep it somewhere safe:\n\n"
+               "    %s\n\n"
+               "Sign in to the UI at %s/ with it; API clients and OTLP exporters send it\n"
+               "in the X-API-Key header.\n\n",
+               key, base);
+        sodium_memzero(key, sizeof key);
+    }
     fflush(stdout);
 
     int sig = 0;
@@ -545,6 +646,7 @@ static int cmd_serve(opts_t *o) {
     vt_log_info("received %s: finishing requests in flight", sig == SIGTERM ? "SIGTERM" : "SIGINT");
     rc = 0;
 out:
+    sodium_memzero(key, sizeof key);
     /* Order matters: the writer commits what is queued and resumes those requests, then the
      * server sends their answers and stops. */
     vt_writer_stop(writer);
@@ -589,17 +691,22 @@ int main(int argc, char **argv) {
                         : strcmp(cmd, "orgs") == 0   ? usage_orgs
                         : strcmp(cmd, "keys") == 0   ? usage_keys
                         : strcmp(cmd, "import") == 0 ? usage_import
+                        : strcmp(cmd, "demo") == 0   ? usage_demo
                                                      : NULL;
     if (!usage)
         return usage_error(usage_main, "unknown command %s", cmd);
     int rc = parse_opts(argc, argv, 2, &o, usage);
     if (rc)
         return rc;
+    if ((o.demo || o.web_dir) && strcmp(cmd, "serve") != 0)
+        return usage_error(usage, "%s is an option of serve only", o.demo ? "--demo" : "--web-dir");
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(&o);
     if (strcmp(cmd, "orgs") == 0)
         return cmd_orgs(&o);
     if (strcmp(cmd, "import") == 0)
         return cmd_import(&o);
+    if (strcmp(cmd, "demo") == 0)
+        return cmd_demo(&o);
     return cmd_keys(&o);
 }

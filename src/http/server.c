@@ -22,6 +22,7 @@
 #include "../core/log.h"
 #include "../otlp/otlp_pb.h"
 #include "auth.h"
+#include "session.h"
 
 enum {
     REQ_NEW = 0,   /* headers seen, not yet routed */
@@ -107,7 +108,13 @@ static enum MHD_Result send_response(vt_req_t *r) {
     if (r->content_type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
     MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-    if (!r->extra_header_name || strcasecmp(r->extra_header_name, "Cache-Control") != 0)
+    bool cache_set = r->extra_header_name && strcasecmp(r->extra_header_name, "Cache-Control") == 0;
+    for (unsigned i = 0; i < r->n_headers; i++) {
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+        if (strcasecmp(r->headers[i].name, "Cache-Control") == 0)
+            cache_set = true;
+    }
+    if (!cache_set)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (r->retry_after) {
         char v[16];
@@ -121,7 +128,23 @@ static enum MHD_Result send_response(vt_req_t *r) {
     return ret;
 }
 
+bool vt_req_add_header(vt_req_t *r, const char *name, const char *value) {
+    if (r->n_headers >= VT_REQ_MAX_HEADERS) {
+        vt_log_error("http: more than %d response headers on %s %s", VT_REQ_MAX_HEADERS, r->method,
+                     r->path);
+        return false;
+    }
+    r->headers[r->n_headers].name = name;
+    r->headers[r->n_headers].value = value;
+    r->n_headers++;
+    return true;
+}
+
 /* ---- request helpers ---------------------------------------------------------------------- */
+
+const char *vt_req_cookie(vt_req_t *r, const char *name) {
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, name);
+}
 
 const char *vt_req_header(vt_req_t *r, const char *name) {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -192,6 +215,16 @@ static const vt_route_t *route_find(const vt_route_t *routes, vt_req_t *r, bool 
 
 /* ---- authentication ----------------------------------------------------------------------- */
 
+/* Methods that only read: cookie-authenticated requests with any other method must carry the
+ * UI's header. */
+static bool method_is_safe(const char *m) {
+    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 || strcmp(m, "OPTIONS") == 0;
+}
+
+/* An API key in a header wins; without one, the UI's session cookie is accepted. A cookie goes
+ * with every request the browser makes to this origin, whoever caused the request, so a
+ * state-changing request authenticated by it must also carry X-Voxtrace-UI: a custom header that
+ * another origin's page cannot add without a CORS preflight, which this server never grants. */
 static vt_err_t authenticate(vt_req_t *r, char *msg, size_t msglen) {
     const char *key = vt_req_header(r, "X-API-Key");
     if (!key) {
@@ -202,14 +235,31 @@ static vt_err_t authenticate(vt_req_t *r, char *msg, size_t msglen) {
                 key++;
         }
     }
-    if (!key || !*key) {
-        snprintf(msg, msglen, "Missing API key: send it in the X-API-Key header");
-        return VT_EUNAUTH;
+    vt_err_t e;
+    const char *cookie = NULL;
+    if ((!key || !*key) && (cookie = vt_req_cookie(r, VT_SESSION_COOKIE)) && *cookie) {
+        e = vt_session_verify(r->server->cfg.store, &r->arena, vt_str_c(cookie),
+                              (int64_t)(vt_now_ns() / 1000000000u), &r->auth.org_id,
+                              &r->auth.scopes, msg, msglen);
+        if (e)
+            return e;
+        r->auth.via_session = true;
+        const char *ui = vt_req_header(r, VT_UI_HEADER);
+        if (!method_is_safe(r->method) && !(ui && strcmp(ui, "1") == 0)) {
+            snprintf(msg, msglen,
+                     "missing CSRF header: send " VT_UI_HEADER ": 1 with a session cookie");
+            return VT_EPERM;
+        }
+    } else {
+        if (!key || !*key) {
+            snprintf(msg, msglen, "Missing API key: send it in the X-API-Key header");
+            return VT_EUNAUTH;
+        }
+        e = vt_auth_key_verify(r->server->cfg.store, &r->arena, vt_str_c(key), &r->auth.org_id,
+                               &r->auth.scopes, msg, msglen);
+        if (e)
+            return e;
     }
-    vt_err_t e = vt_auth_key_verify(r->server->cfg.store, &r->arena, vt_str_c(key), &r->auth.org_id,
-                                    &r->auth.scopes, msg, msglen);
-    if (e)
-        return e;
     if (r->route->scope && !(r->auth.scopes & r->route->scope)) {
         char need[64];
         vt_auth_scopes_format(r->route->scope, need, sizeof need);
@@ -346,7 +396,9 @@ static void req_begin(vt_req_t *r) {
     if (!(r->route->flags & VT_ROUTE_PUBLIC)) {
         char msg[160];
         vt_err_t e = authenticate(r, msg, sizeof msg);
-        if (e) {
+        if (e == VT_EUNAUTH && (r->route->flags & VT_ROUTE_AUTH_OPTIONAL)) {
+            memset(&r->auth, 0, sizeof r->auth);
+        } else if (e) {
             r->discard = true;
             vt_req_reply_error(r, e, msg, NULL, NULL);
         }

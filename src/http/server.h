@@ -25,6 +25,8 @@ typedef void (*vt_handler_fn)(vt_req_t *r);
 enum {
     VT_ROUTE_PUBLIC = 1u << 0, /* no authentication (health, sign-in, static files) */
     VT_ROUTE_OTLP = 1u << 1,   /* errors follow the request's content type (google.rpc.Status for protobuf) */
+    VT_ROUTE_AUTH_OPTIONAL = 1u << 2, /* authenticate when possible; otherwise run the handler
+                                         with r->auth.org_id == 0 ("who am I" endpoints) */
 };
 
 /* A route. pattern is a path whose segments may be "{}" (one path segment, captured into
@@ -38,7 +40,12 @@ typedef struct {
     uint32_t flags;
 } vt_route_t;
 
+/* The header the UI sends with every request; cookie-authenticated requests that change state
+ * must carry it with the value "1" (CSRF defence, DESIGN.md 5.7). */
+#define VT_UI_HEADER "X-Voxtrace-UI"
+
 #define VT_REQ_MAX_PARAMS 4
+#define VT_REQ_MAX_HEADERS 12 /* response headers a handler may add (vt_req_add_header) */
 
 /* Who is calling, after authentication. */
 typedef struct {
@@ -66,8 +73,12 @@ struct vt_req {
     vt_buf_t resp;
     const char *content_type;
     int retry_after;    /* seconds for Retry-After, 0 = none */
-    const char *extra_header_name;  /* one optional extra header (e.g. Set-Cookie) */
+    const char *extra_header_name; /* one optional extra header (e.g. Content-Disposition) */
     const char *extra_header_value;
+    struct {
+        const char *name, *value;  /* static or in r->arena: they must live until sent */
+    } headers[VT_REQ_MAX_HEADERS]; /* more headers, see vt_req_add_header */
+    unsigned n_headers;
 
     /* Server-private state. */
     int state;
@@ -114,6 +125,12 @@ void vt_req_reply_error(vt_req_t *r, vt_err_t err, const char *message, const ch
                         const char *description);
 /* Sets a response with the given bytes and content type (copied). */
 void vt_req_reply_bytes(vt_req_t *r, int status, const char *content_type, const void *p, size_t n);
+/* Adds a response header. name and value are not copied: pass static strings or strings in
+ * r->arena. A Cache-Control header replaces the default "no-store". Returns false (and adds
+ * nothing) when VT_REQ_MAX_HEADERS are already set, which is a bug in the caller. */
+bool vt_req_add_header(vt_req_t *r, const char *name, const char *value);
+/* A cookie the request carries, or NULL. */
+const char *vt_req_cookie(vt_req_t *r, const char *name);
 
 /* Marks the request as waiting for another thread. Call only from the handler, as its last act. */
 void vt_req_suspend(vt_req_t *r);
