@@ -15,6 +15,7 @@ typedef struct {
     vt_store_t *store;
     vt_writer_t *writer;
     const char *data_dir; /* the data folder (uploaded audio lives under DATA/audio) */
+    const char *web_dir;  /* serve the UI from this folder instead of the embedded copy, or NULL */
 } vt_app_t;
 
 /* The route table, terminated by a NULL method. */
@@ -47,6 +48,20 @@ void vt_api_convs_audio(vt_req_t *r);
 /* search.c: POST /v1/traces/search. upload.c: POST /v1/conversations:upload (multipart). */
 void vt_api_traces_search(vt_req_t *r);
 void vt_api_convs_upload(vt_req_t *r);
+/* sessions.c: POST, GET and DELETE /v1/sessions (UI sign-in). The UI's files: ui.h. */
+void vt_api_sessions_create(vt_req_t *r);
+void vt_api_sessions_get(vt_req_t *r);
+void vt_api_sessions_delete(vt_req_t *r);
+
+/* metrics.c: metric definitions, and the metric outputs of simulations, conversations, runs. */
+void vt_api_metrics_create(vt_req_t *r);
+void vt_api_metrics_list(vt_req_t *r);
+void vt_api_metrics_get(vt_req_t *r);
+void vt_api_metrics_patch(vt_req_t *r);
+void vt_api_metrics_delete(vt_req_t *r);
+void vt_api_sims_metrics(vt_req_t *r);
+void vt_api_convs_metrics(vt_req_t *r);
+void vt_api_runs_metrics(vt_req_t *r);
 
 /* conversations.c, shared with the upload endpoint: checks a transcript array (replies 400 naming
  * the field and returns false when invalid), and replies with a conversation resource. */

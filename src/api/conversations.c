@@ -14,6 +14,7 @@
 #include "../core/ulid.h"
 #include "api.h"
 #include "filter.h"
+#include "metrics.h"
 #include "paging.h"
 
 #define CONV_MAX_PAYLOAD (256 * 1024)
@@ -109,8 +110,11 @@ static bool check_message(vt_req_t *r, json_t *m, size_t i) {
     return true;
 }
 
-/* Writes one conversation object. */
-static void write_conv(vt_req_t *r, vt_jw_t *w, const vt_conversation_t *c) {
+/* Writes one conversation object. m holds the values of the metrics given to
+ * conversations:submit; lists pass NULL and leave metric_values and metric_outputs out, since
+ * computing them means reading every listed conversation's spans. */
+static void write_conv(vt_req_t *r, vt_jw_t *w, const vt_conversation_t *c,
+                       const vt_api_metric_results_t *m) {
     json_t *doc = c->doc_json ? json_loads(c->doc_json, 0, NULL) : NULL;
     vt_jw_obj_begin(w);
     vt_jw_key(w, "name");
@@ -145,18 +149,33 @@ static void write_conv(vt_req_t *r, vt_jw_t *w, const vt_conversation_t *c) {
     }
     vt_jw_key(w, "span_count");
     vt_jw_int(w, c->span_count);
+    if (m) {
+        vt_api_write_metric_values(w, m, true);
+        vt_jw_key(w, "metric_outputs");
+        vt_api_write_metric_outputs(r, w, c->conversation_id, m);
+    }
     vt_jw_obj_end(w);
     json_decref(doc);
 }
 
+/* Evaluates the conversation's metrics on its spans as they are now, then replies. */
 void vt_api_conv_reply(vt_req_t *r, const vt_conversation_t *c) {
+    json_t *doc = c->doc_json ? json_loads(c->doc_json, 0, NULL) : NULL;
+    vt_api_metric_results_t m;
+    vt_err_t e = vt_api_conv_metrics(r, c, doc, &m);
+    if (e) {
+        vt_api_store_error(r, e, "Conversation metrics");
+        goto out;
+    }
     vt_jw_t w;
     vt_jw_init(&w, &r->resp);
     vt_jw_obj_begin(&w);
     vt_jw_key(&w, "conversation");
-    write_conv(r, &w, c);
+    write_conv(r, &w, c, &m);
     vt_jw_obj_end(&w);
     vt_req_reply_json(r, 200);
+out:
+    json_decref(doc);
 }
 
 /* Checks a tags array: at most 20 strings of at most 200 characters. */
@@ -275,6 +294,9 @@ void vt_api_convs_submit(vt_req_t *r) {
                 goto out;
             }
         }
+        /* Every id must name a metric now; one deleted later shows as a FAILED output. */
+        if (!vt_api_metric_ids_check(r, metrics, "metrics"))
+            goto out;
         json_object_set(doc, "metric_ids", metrics);
     }
     c.doc_json = vt_api_dump(r, doc);
@@ -386,7 +408,7 @@ void vt_api_convs_list(vt_req_t *r) {
     vt_jw_key(&w, "conversations");
     vt_jw_arr_begin(&w);
     for (size_t i = 0; i < n; i++)
-        write_conv(r, &w, &convs[i]);
+        write_conv(r, &w, &convs[i], NULL);
     vt_jw_arr_end(&w);
     if (!vt_paging_write_next(r, &w, next)) {
         vt_req_reply_error(r, VT_ENOMEM, "Out of memory while listing conversations", NULL, NULL);

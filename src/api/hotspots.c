@@ -3,17 +3,21 @@
  *
  * One ordered scan of the run's spans feeds the hotspot builder a simulation at a time. Store rows
  * are valid only inside the scan callback, so the fields the builder reads are copied into a
- * per-simulation scratch arena that is emptied after each simulation.
+ * per-simulation scratch arena that is emptied after each simulation. A simulation is failed when
+ * its status or result is FAILED or when one of the run's metrics with a target condition fails
+ * for it; those metrics are evaluated on the same collected spans, so no second read is needed.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "../analysis/hotspots.h"
 #include "api.h"
+#include "metrics.h"
 
 /* A simulation of the run and whether it counts as failed before its spans are looked at. */
 typedef struct {
     const char *id;
+    const char *transcript_json; /* for the WER reference of target metrics */
     bool failed;
     bool seen; /* had spans in the scan */
 } sim_state_t;
@@ -23,6 +27,8 @@ typedef struct {
     vt_hotspots_t *h;
     sim_state_t *sims; /* sorted by id */
     size_t n_sims;
+    const vt_metric_def_t *defs; /* the run's metrics with a target condition */
+    size_t n_defs;
     /* The simulation being collected. */
     char cur_id[160];
     bool have_cur;
@@ -40,6 +46,26 @@ static sim_state_t *sim_find(scan_t *s, const char *id) {
     return bsearch(&key, s->sims, s->n_sims, sizeof key, sim_cmp);
 }
 
+/* True when one of the run's target metrics fails for the simulation's collected spans. */
+static vt_err_t metrics_fail(scan_t *s, const sim_state_t *st, bool *failed) {
+    vt_metric_input_t in = {.rows = s->rows, .n = s->n_rows};
+    if (st->transcript_json) {
+        json_t *t = json_loads(st->transcript_json, 0, NULL);
+        vt_err_t e = vt_metric_transcript_reference(&s->scratch, t, &in.transcript_reference);
+        json_decref(t);
+        if (e)
+            return e;
+    }
+    for (size_t d = 0; d < s->n_defs && !*failed; d++) {
+        vt_metric_output_t out;
+        vt_err_t e = vt_metric_eval(&s->scratch, &s->defs[d], &in, &out);
+        if (e)
+            return e;
+        *failed = out.result == VT_METRIC_RESULT_FAILED;
+    }
+    return VT_OK;
+}
+
 /* Hands the collected simulation to the builder and empties the scratch space. */
 static vt_err_t flush_sim(scan_t *s) {
     if (!s->have_cur)
@@ -50,7 +76,11 @@ static vt_err_t flush_sim(scan_t *s) {
      * the simulation count. */
     if (st) {
         st->seen = true;
-        e = vt_hotspots_add_simulation(s->h, vt_str_c(st->id), st->failed, s->rows, s->n_rows);
+        bool failed = st->failed;
+        if (!failed && s->n_defs)
+            e = metrics_fail(s, st, &failed);
+        if (!e)
+            e = vt_hotspots_add_simulation(s->h, vt_str_c(st->id), failed, s->rows, s->n_rows);
     }
     s->have_cur = false;
     s->n_rows = 0;
@@ -88,6 +118,8 @@ static vt_err_t on_span(void *ud, vt_target_kind_t kind, const char *target_id,
     c->end_ns = row->end_ns;
     c->status_code = row->status_code;
     c->name = vt_arena_str(&s->scratch, row->name);
+    if (s->n_defs) /* the metrics read attributes; the matrix alone does not */
+        c->attributes_json = vt_arena_str(&s->scratch, row->attributes_json);
     return s->scratch.failed ? VT_ENOMEM : VT_OK;
 }
 
@@ -157,7 +189,9 @@ static vt_err_t load_sims(vt_req_t *r, const char *run_id, sim_state_t **out, si
         for (size_t i = 0; i < got; i++) {
             bool failed = (page[i].status && strcmp(page[i].status, "FAILED") == 0) ||
                           (page[i].result && strcmp(page[i].result, "FAILED") == 0);
-            sims[count++] = (sim_state_t){.id = page[i].simulation_id, .failed = failed};
+            sims[count++] = (sim_state_t){.id = page[i].simulation_id,
+                                          .transcript_json = page[i].transcript_json,
+                                          .failed = failed};
         }
         if (!next)
             break;
@@ -233,7 +267,11 @@ void vt_api_runs_hotspots(vt_req_t *r) {
     /* The result lives in its own arena: a run's matrix is not bounded by the request body. */
     vt_arena_t work;
     vt_arena_init(&work, 512u << 20);
+    vt_metric_def_t *defs = NULL;
     e = load_sims(r, run_id, &s.sims, &s.n_sims);
+    if (!e)
+        e = vt_api_run_metric_defs(r, &run, &defs, &s.n_defs);
+    s.defs = defs;
     if (!e)
         e = vt_hotspots_begin(&work, &opts, &s.h);
     if (!e) {
@@ -242,10 +280,18 @@ void vt_api_runs_hotspots(vt_req_t *r) {
     }
     if (!e)
         e = flush_sim(&s);
-    /* Simulations without spans still count in simulation_count. */
-    for (size_t i = 0; !e && i < s.n_sims; i++)
-        if (!s.sims[i].seen)
-            e = vt_hotspots_add_simulation(s.h, vt_str_c(s.sims[i].id), s.sims[i].failed, NULL, 0);
+    /* Simulations without spans still count in simulation_count (their metrics are evaluated
+     * on no spans, like the metrics endpoints do). */
+    for (size_t i = 0; !e && i < s.n_sims; i++) {
+        if (s.sims[i].seen)
+            continue;
+        bool failed = s.sims[i].failed;
+        s.n_rows = 0;
+        if (!failed && s.n_defs)
+            e = metrics_fail(&s, &s.sims[i], &failed);
+        if (!e)
+            e = vt_hotspots_add_simulation(s.h, vt_str_c(s.sims[i].id), failed, NULL, 0);
+    }
     if (!e)
         e = vt_hotspots_finish(s.h, &res);
     free(s.rows);

@@ -27,6 +27,17 @@ const vt_route_t vt_api_routes[] = {
     {"PATCH", "/v1/conversations/{}", vt_api_convs_patch, VT_SCOPE_WRITE, 0},
     {"DELETE", "/v1/conversations/{}", vt_api_convs_delete, VT_SCOPE_WRITE, 0},
     {"GET", "/v1/conversations/{}/audio", vt_api_convs_audio, VT_SCOPE_READ, 0},
+    {"POST", "/v1/metrics", vt_api_metrics_create, VT_SCOPE_WRITE, 0},
+    {"GET", "/v1/metrics", vt_api_metrics_list, VT_SCOPE_READ, 0},
+    {"GET", "/v1/metrics/{}", vt_api_metrics_get, VT_SCOPE_READ, 0},
+    {"PATCH", "/v1/metrics/{}", vt_api_metrics_patch, VT_SCOPE_WRITE, 0},
+    {"DELETE", "/v1/metrics/{}", vt_api_metrics_delete, VT_SCOPE_WRITE, 0},
+    {"GET", "/v1/simulations/{}/metrics", vt_api_sims_metrics, VT_SCOPE_READ, 0},
+    {"GET", "/v1/conversations/{}/metrics", vt_api_convs_metrics, VT_SCOPE_READ, 0},
+    {"GET", "/v1/runs/{}/metrics", vt_api_runs_metrics, VT_SCOPE_READ, 0},
+    {"POST", "/v1/sessions", vt_api_sessions_create, 0, VT_ROUTE_PUBLIC},
+    {"GET", "/v1/sessions", vt_api_sessions_get, 0, VT_ROUTE_AUTH_OPTIONAL},
+    {"DELETE", "/v1/sessions", vt_api_sessions_delete, 0, VT_ROUTE_PUBLIC},
     {NULL, NULL, NULL, 0, 0},
 };
 

@@ -7,6 +7,7 @@
  */
 #include "../core/ulid.h"
 #include "api.h"
+#include "metrics.h"
 #include "paging.h"
 
 #define RUNS_MAX_PAGE 100
@@ -37,10 +38,23 @@ static run_progress_t progress_of(const vt_sim_count_t *counts, size_t n) {
     return p;
 }
 
-/* Writes one run object. counts are its simulation counts (n == 0: none yet). */
+/* The run's metrics (its metric_ids) and, once it has simulations, their evaluation. */
+typedef struct {
+    const vt_metric_def_t *defs;
+    size_t n;
+    const vt_api_run_eval_t *ev; /* NULL: no simulation evaluated, every average is null */
+} run_metrics_t;
+
+/* Writes one run object. counts are its simulation counts (n == 0: none yet). m carries its
+ * metrics; lists pass NULL and leave metric_averages out (and count failed_test_cases by status
+ * and result only), since averages mean reading every listed run's spans. */
 static void write_run(vt_req_t *r, vt_jw_t *w, const vt_run_t *run, const vt_sim_count_t *counts,
-                      size_t n) {
+                      size_t n, const run_metrics_t *m) {
     run_progress_t p = progress_of(counts, n);
+    /* A simulation whose run metric misses its target condition is failed too (DESIGN 5.2);
+     * the evaluation counted all three reasons, once per simulation. */
+    if (m && m->ev)
+        p.failed = m->ev->failed;
     const char *status = run->status;
     if (p.total)
         status = p.in_progress ? "IN PROGRESS" : "COMPLETED";
@@ -68,34 +82,54 @@ static void write_run(vt_req_t *r, vt_jw_t *w, const vt_run_t *run, const vt_sim
     vt_jw_key(w, "in_progress_test_cases");
     vt_jw_int(w, p.in_progress);
     vt_jw_obj_end(w);
-    /* Averages of the run's metrics over its simulations. No metric is computed for a run yet,
-     * so the empty object is the true value, not a placeholder for a missing one. */
-    vt_jw_key(w, "metric_averages");
-    vt_jw_obj_begin(w);
-    vt_jw_obj_end(w);
+    if (m) {
+        /* Average of each run metric over the simulations where it has a value; null where it
+         * has none. */
+        vt_jw_key(w, "metric_averages");
+        vt_jw_obj_begin(w);
+        for (size_t i = 0; i < m->n; i++) {
+            double avg;
+            vt_jw_key(w, m->defs[i].metric_id);
+            if (m->ev && vt_api_run_eval_average(m->ev, i, &avg))
+                vt_jw_double(w, avg);
+            else
+                vt_jw_null(w);
+        }
+        vt_jw_obj_end(w);
+    }
     vt_jw_obj_end(w);
 }
 
-/* Replies {"run":{...}} after reading the run's simulation counts. */
+/* Replies {"run":{...}} after reading the run's simulation counts and evaluating its metrics
+ * over its simulations. */
 static void reply_run(vt_req_t *r, const vt_run_t *run, bool has_sims) {
     vt_sim_count_t *counts = NULL;
     size_t n = 0;
-    if (has_sims) {
-        vt_store_t *st = vt_api_app(r)->store;
-        vt_err_t e =
-            st->ops->run_sim_counts(st, r->auth.org_id, run->run_id, &r->arena, &counts, &n);
-        if (e) {
-            vt_api_store_error(r, e, "Run");
-            return;
-        }
+    vt_store_t *st = vt_api_app(r)->store;
+    vt_metric_def_t *defs;
+    run_metrics_t m = {0};
+    vt_api_run_eval_t ev = {0};
+    vt_err_t e = vt_api_metric_defs_of_ids(r, run->metric_ids_json, &defs, &m.n);
+    m.defs = defs;
+    if (!e && has_sims)
+        e = st->ops->run_sim_counts(st, r->auth.org_id, run->run_id, &r->arena, &counts, &n);
+    if (!e && n && m.n) {
+        e = vt_api_run_eval(r, run, defs, m.n, &ev);
+        m.ev = &ev;
+    }
+    if (e) {
+        vt_api_store_error(r, e, "Run");
+        goto out;
     }
     vt_jw_t w;
     vt_jw_init(&w, &r->resp);
     vt_jw_obj_begin(&w);
     vt_jw_key(&w, "run");
-    write_run(r, &w, run, counts, n);
+    write_run(r, &w, run, counts, n, &m);
     vt_jw_obj_end(&w);
     vt_req_reply_json(r, 200);
+out:
+    vt_api_run_eval_free(&ev);
 }
 
 static const char *param_id(vt_req_t *r) {
@@ -112,7 +146,8 @@ void vt_api_runs_create(vt_req_t *r) {
     run.create_ms = run.update_ms = vt_api_now_ms();
     if (!vt_api_get_string(r, body, "display_name", true, 256, &run.display_name) ||
         !vt_api_get_object_text(r, body, "metadata", &run.metadata_json) ||
-        !vt_api_get_array_text(r, body, "metric_ids", &run.metric_ids_json))
+        !vt_api_get_array_text(r, body, "metric_ids", &run.metric_ids_json) ||
+        !vt_api_metric_ids_check(r, json_object_get(body, "metric_ids"), "metric_ids"))
         goto out;
     vt_store_t *st = vt_api_app(r)->store;
     vt_err_t e = st->ops->run_create(st, r->auth.org_id, &run);
@@ -176,7 +211,7 @@ void vt_api_runs_list(vt_req_t *r) {
             vt_api_store_error(r, e, "Runs");
             return;
         }
-        write_run(r, &w, &runs[i], counts, nc);
+        write_run(r, &w, &runs[i], counts, nc, NULL);
     }
     vt_jw_arr_end(&w);
     if (!vt_paging_write_next(r, &w, next)) {

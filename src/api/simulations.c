@@ -7,6 +7,7 @@
 #include "../core/ulid.h"
 #include "api.h"
 #include "filter.h"
+#include "metrics.h"
 #include "paging.h"
 
 #define SIMS_MAX_PAGE 100
@@ -42,8 +43,11 @@ static const char *enum_value(const char *v, const char *const *allowed, size_t 
     return NULL;
 }
 
-/* Writes one simulation object. */
-static void write_sim(vt_req_t *r, vt_jw_t *w, const vt_simulation_t *s) {
+/* Writes one simulation object. m holds the values of its run's metrics; lists pass NULL and
+ * leave metric_values out, since computing it means reading every listed simulation's spans
+ * (docs/api.md says where to get them instead). */
+static void write_sim(vt_req_t *r, vt_jw_t *w, const vt_simulation_t *s,
+                      const vt_api_metric_results_t *m) {
     vt_jw_obj_begin(w);
     vt_jw_key(w, "simulation_id");
     vt_jw_cstr(w, s->simulation_id);
@@ -63,21 +67,25 @@ static void write_sim(vt_req_t *r, vt_jw_t *w, const vt_simulation_t *s) {
     vt_api_raw_field(w, "metadata", s->metadata_json, "{}");
     vt_jw_key(w, "span_count");
     vt_jw_int(w, s->span_count);
-    /* Values of the run's metrics for this call. No metric is computed for simulations yet, so
-     * the empty object is the true value, not a placeholder for a missing one. */
-    vt_jw_key(w, "metric_values");
-    vt_jw_obj_begin(w);
-    vt_jw_obj_end(w);
+    if (m)
+        vt_api_write_metric_values(w, m, false);
     vt_jw_obj_end(w);
 }
 
-/* Replies {"simulation":{...}}. */
+/* Replies {"simulation":{...}} with the values of its run's metrics, computed from its spans
+ * as they are now. */
 static void reply_sim(vt_req_t *r, const vt_simulation_t *s) {
+    vt_api_metric_results_t m;
+    vt_err_t e = vt_api_sim_metrics(r, s, &m);
+    if (e) {
+        vt_api_store_error(r, e, "Simulation metrics");
+        return;
+    }
     vt_jw_t w;
     vt_jw_init(&w, &r->resp);
     vt_jw_obj_begin(&w);
     vt_jw_key(&w, "simulation");
-    write_sim(r, &w, s);
+    write_sim(r, &w, s, &m);
     vt_jw_obj_end(&w);
     vt_req_reply_json(r, 200);
 }
@@ -170,7 +178,7 @@ void vt_api_sims_list(vt_req_t *r) {
     vt_jw_key(&w, "simulations");
     vt_jw_arr_begin(&w);
     for (size_t i = 0; i < n; i++)
-        write_sim(r, &w, &sims[i]);
+        write_sim(r, &w, &sims[i], NULL);
     vt_jw_arr_end(&w);
     if (!vt_paging_write_next(r, &w, next)) {
         vt_req_reply_error(r, VT_ENOMEM, "Out of memory while listing simulations", NULL, NULL);

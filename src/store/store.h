@@ -88,6 +88,19 @@ typedef struct {
     int64_t duplicate_count; /* filled on reads: re-sent spans that were not stored again */
 } vt_conversation_t;
 
+/* A metric definition of an org (DESIGN.md 5.6). What lists show and sort by is in fields; the
+ * rest of the definition (span_name, aggregation_method, target_condition...) is one JSON
+ * object, so a new kind of metric needs no schema change. */
+typedef struct {
+    const char *metric_id;
+    const char *metric_name;
+    const char *description; /* NULL when absent */
+    const char *metric_type;
+    const char *doc_json;    /* object */
+    int64_t create_ms;
+    int64_t update_ms;
+} vt_metric_t;
+
 /* A span ready to store: the fixed fields as columns, the variable parts already serialised
  * to JSON by the otlp module (vt_json_write_attrs...). */
 typedef struct {
@@ -173,11 +186,17 @@ typedef struct {
     uint64_t start_ns_max;   /* span start <= this (0 = unbounded) */
     const char *name;        /* exact span name */
     int32_t status_code;     /* VT_STATUS_* + 1, so 0 = any */
+    /* true: a target's spans still come together, but in no particular order within it. Run
+     * and single-target scans can then read the spans in storage order rather than look each
+     * one up through the time index, which costs a third less; for callers that sort a target's
+     * spans themselves or aggregate them. */
+    bool any_order;
 } vt_span_filter_t;
 
 /* Called for each span spans_scan finds, ordered by target (kind, target id), then start time,
- * then trace id and span id. The row and target_id are valid only during the call (the JSON
- * fields included). Returning non-zero stops the scan, and spans_scan returns that value. */
+ * then trace id and span id (within a target in any order with any_order). The row and
+ * target_id are valid only during the call (the JSON fields included). Returning non-zero stops
+ * the scan, and spans_scan returns that value. */
 typedef vt_err_t (*vt_span_visit_fn)(void *ud, vt_target_kind_t kind, const char *target_id,
                                      const vt_span_row_t *row);
 
@@ -254,6 +273,17 @@ typedef struct {
      * not spans_scan (VT_EINVAL). VT_EINVAL for a target_id without kind or run_id. */
     vt_err_t (*spans_scan)(vt_store_t *s, int64_t org_id, const vt_span_filter_t *f,
                            vt_span_visit_fn fn, void *ud);
+
+    /* Metric definitions. metric_create: VT_EEXIST on a taken id. metric_list: in id order
+     * (metric ids are ULIDs, so creation order); the cursor is the last id of a page.
+     * metric_update replaces every field but the id and create_ms. */
+    vt_err_t (*metric_create)(vt_store_t *s, int64_t org_id, const vt_metric_t *m);
+    vt_err_t (*metric_get)(vt_store_t *s, int64_t org_id, const char *metric_id, vt_arena_t *a,
+                           vt_metric_t *out);
+    vt_err_t (*metric_list)(vt_store_t *s, int64_t org_id, const vt_page_t *pg, vt_arena_t *a,
+                            vt_metric_t **out, size_t *n, const char **next);
+    vt_err_t (*metric_update)(vt_store_t *s, int64_t org_id, const vt_metric_t *m);
+    vt_err_t (*metric_delete)(vt_store_t *s, int64_t org_id, const char *metric_id);
 } vt_store_ops_t;
 
 /* Base of every back-end's store object (back-ends embed it first). */

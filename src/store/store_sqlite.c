@@ -184,6 +184,18 @@ static const char *const migrations[] = {
     "  ON conversations(org_id, agent_id, create_ms, conversation_id);"
     "CREATE INDEX conversations_status"
     "  ON conversations(org_id, status, create_ms, conversation_id);",
+
+    /* 3: metric definitions. The primary key is also the list order (ids are ULIDs). */
+    "CREATE TABLE metrics("
+    "  org_id INTEGER NOT NULL REFERENCES orgs(id),"
+    "  metric_id TEXT NOT NULL,"
+    "  metric_name TEXT NOT NULL,"
+    "  description TEXT,"
+    "  metric_type TEXT NOT NULL,"
+    "  doc TEXT,"
+    "  create_ms INTEGER NOT NULL,"
+    "  update_ms INTEGER NOT NULL,"
+    "  PRIMARY KEY(org_id, metric_id)) WITHOUT ROWID;",
 };
 #define SQ_SCHEMA_VERSION ((int)VT_ARRAY_LEN(migrations))
 
@@ -246,6 +258,14 @@ typedef enum {
     ST_SCAN_TARGET,
     ST_SCAN_RUN,
     ST_SCAN_ORG,
+    ST_SCAN_TARGET_ANY,
+    ST_SCAN_RUN_ANY,
+    ST_METRIC_INSERT,
+    ST_METRIC_GET,
+    ST_METRIC_LIST,
+    ST_METRIC_LIST_AFTER,
+    ST_METRIC_UPDATE,
+    ST_METRIC_DELETE,
     ST__COUNT
 } sq_stmt_id_t;
 
@@ -270,6 +290,8 @@ typedef enum {
 #define SQ_SIM_AFTER " AND (s.create_ms, s.simulation_id) > (?3, ?4)"
 /* The simulations of run ?2 in org ?1, for deleting what hangs off them. */
 #define SQ_RUN_SIMS "(SELECT simulation_id FROM simulations WHERE org_id = ?1 AND run_id = ?2)"
+#define SQ_METRIC_COLS                                                                             \
+    "metric_id, metric_name, description, metric_type, doc, create_ms, update_ms FROM metrics"
 #define SQ_SPAN_COLS                                                                               \
     "trace_id, span_id, parent_span_id, name, span_kind, start_ns, end_ns, status_code,"           \
     " status_message, trace_state, flags, attributes, events, links, dropped_attrs,"               \
@@ -388,6 +410,33 @@ static const char *const stmt_sql[ST__COUNT] = {
                     " AND s.start_ns BETWEEN ?4 AND ?5 AND (?6 IS NULL OR s.name = ?6)"
                     " AND (?7 IS NULL OR s.status_code = ?7)"
                     " ORDER BY g.target_kind, g.target_id, s.start_ns, s.trace_id, s.span_id",
+    /* The any_order variants of the target and run scans: the spans of a target in primary key
+     * order, read straight from the table. The time index would cost a primary key lookup per
+     * span (the table is WITHOUT ROWID); the unary + keeps the planner off it. */
+    [ST_SCAN_TARGET_ANY] = "SELECT " SQ_SPAN_COLS ", target_kind, target_id FROM spans"
+                           " WHERE org_id = ?1 AND target_kind = ?2 AND target_id = ?3"
+                           " AND +start_ns BETWEEN ?4 AND ?5 AND (?6 IS NULL OR name = ?6)"
+                           " AND (?7 IS NULL OR status_code = ?7)"
+                           " ORDER BY trace_id, span_id",
+    [ST_SCAN_RUN_ANY] = "SELECT " SQ_SPAN_COLS ", s.target_kind, s.target_id FROM simulations m"
+                        " CROSS JOIN spans s ON s.org_id = m.org_id AND s.target_kind = 1"
+                        " AND s.target_id = m.simulation_id"
+                        " WHERE m.org_id = ?1 AND m.run_id = ?8"
+                        " AND (?3 IS NULL OR m.simulation_id = ?3)"
+                        " AND +s.start_ns BETWEEN ?4 AND ?5 AND (?6 IS NULL OR s.name = ?6)"
+                        " AND (?7 IS NULL OR s.status_code = ?7)"
+                        " ORDER BY m.simulation_id, s.trace_id, s.span_id",
+    [ST_METRIC_INSERT] = "INSERT INTO metrics(org_id, metric_id, metric_name, description,"
+                         " metric_type, doc, create_ms, update_ms)"
+                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_METRIC_GET] = "SELECT " SQ_METRIC_COLS " WHERE org_id = ?1 AND metric_id = ?2",
+    /* ?1 org, ?2 limit, ?3 the cursor (the last id of the previous page). */
+    [ST_METRIC_LIST] = "SELECT " SQ_METRIC_COLS " WHERE org_id = ?1 ORDER BY metric_id LIMIT ?2",
+    [ST_METRIC_LIST_AFTER] = "SELECT " SQ_METRIC_COLS " WHERE org_id = ?1 AND metric_id > ?3"
+                             " ORDER BY metric_id LIMIT ?2",
+    [ST_METRIC_UPDATE] = "UPDATE metrics SET metric_name = ?3, description = ?4, metric_type = ?5,"
+                         " doc = ?6, update_ms = ?7 WHERE org_id = ?1 AND metric_id = ?2",
+    [ST_METRIC_DELETE] = "DELETE FROM metrics WHERE org_id = ?1 AND metric_id = ?2",
 };
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1510,6 +1559,104 @@ static vt_err_t sq_conv_list(vt_store_t *vs, int64_t org_id, const vt_conv_filte
 }
 
 /* ---------------------------------------------------------------------------------------- */
+/* Metric definitions                                                                       */
+/* ---------------------------------------------------------------------------------------- */
+
+static vt_err_t sq_metric_create(vt_store_t *vs, int64_t org_id, const vt_metric_t *m) {
+    if (!m->metric_id || !*m->metric_id || !m->metric_name || !m->metric_type)
+        return VT_EINVAL;
+    sq_conn_t *c;
+    sqlite3_stmt *st;
+    vt_err_t e = prep(vs, ST_METRIC_INSERT, &c, &st);
+    if (e)
+        return e;
+    if (sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, m->metric_id) |
+        bind_cstr(st, 3, m->metric_name) | bind_cstr(st, 4, m->description) |
+        bind_cstr(st, 5, m->metric_type) | bind_cstr(st, 6, m->doc_json) |
+        sqlite3_bind_int64(st, 7, m->create_ms) | sqlite3_bind_int64(st, 8, m->update_ms))
+        return bind_fail(st, "metric_create");
+    return step_done(c, st, "metric_create");
+}
+
+static void read_metric_cb(vt_arena_t *a, sqlite3_stmt *st, void *out, bool *oom) {
+    vt_metric_t *m = out;
+    m->metric_id = col_cstr(a, st, 0, oom);
+    m->metric_name = col_cstr(a, st, 1, oom);
+    m->description = col_cstr(a, st, 2, oom);
+    m->metric_type = col_cstr(a, st, 3, oom);
+    m->doc_json = col_cstr(a, st, 4, oom);
+    m->create_ms = sqlite3_column_int64(st, 5);
+    m->update_ms = sqlite3_column_int64(st, 6);
+}
+
+static vt_err_t sq_metric_get(vt_store_t *vs, int64_t org_id, const char *metric_id, vt_arena_t *a,
+                              vt_metric_t *out) {
+    if (!metric_id)
+        return VT_EINVAL;
+    sq_conn_t *c;
+    sqlite3_stmt *st;
+    vt_err_t e = prep(vs, ST_METRIC_GET, &c, &st);
+    if (e)
+        return e;
+    if (sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, metric_id))
+        return bind_fail(st, "metric_get");
+    return query_one(c, st, "metric_get", a, read_metric_cb, out);
+}
+
+static vt_err_t sq_metric_list(vt_store_t *vs, int64_t org_id, const vt_page_t *pg, vt_arena_t *a,
+                               vt_metric_t **out, size_t *n, const char **next) {
+    *out = NULL;
+    *n = 0;
+    *next = NULL;
+    size_t page;
+    sq_conn_t *c;
+    sqlite3_stmt *st;
+    vt_err_t e = page_size_of(pg, &page);
+    if (e || (e = prep(vs, pg->after ? ST_METRIC_LIST_AFTER : ST_METRIC_LIST, &c, &st)))
+        return e;
+    if (sqlite3_bind_int64(st, 1, org_id) | sqlite3_bind_int64(st, 2, (sqlite3_int64)page + 1) |
+        (pg->after ? bind_cstr(st, 3, pg->after) : SQLITE_OK))
+        return bind_fail(st, "metric_list");
+    void *rows;
+    bool more;
+    if ((e = read_list(c, st, "metric_list", page, a, read_metric_cb, sizeof(vt_metric_t), &rows, n,
+                       &more)))
+        return e;
+    *out = rows;
+    if (more)
+        *next = (*out)[*n - 1].metric_id;
+    return VT_OK;
+}
+
+static vt_err_t sq_metric_update(vt_store_t *vs, int64_t org_id, const vt_metric_t *m) {
+    if (!m->metric_id || !m->metric_name || !m->metric_type)
+        return VT_EINVAL;
+    sq_conn_t *c;
+    sqlite3_stmt *st;
+    vt_err_t e = prep(vs, ST_METRIC_UPDATE, &c, &st);
+    if (e)
+        return e;
+    if (sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, m->metric_id) |
+        bind_cstr(st, 3, m->metric_name) | bind_cstr(st, 4, m->description) |
+        bind_cstr(st, 5, m->metric_type) | bind_cstr(st, 6, m->doc_json) |
+        sqlite3_bind_int64(st, 7, m->update_ms))
+        return bind_fail(st, "metric_update");
+    if ((e = step_done(c, st, "metric_update")))
+        return e;
+    return sqlite3_changes(c->db) ? VT_OK : VT_ENOTFOUND;
+}
+
+static vt_err_t sq_metric_delete(vt_store_t *vs, int64_t org_id, const char *metric_id) {
+    if (!metric_id)
+        return VT_EINVAL;
+    sq_conn_t *c;
+    vt_err_t e = conn_get((sq_store_t *)vs, &c);
+    if (e || (e = exec_keyed(c, ST_METRIC_DELETE, org_id, metric_id)))
+        return e;
+    return sqlite3_changes(c->db) ? VT_OK : VT_ENOTFOUND;
+}
+
+/* ---------------------------------------------------------------------------------------- */
 /* Span writes                                                                              */
 /* ---------------------------------------------------------------------------------------- */
 
@@ -1885,7 +2032,9 @@ static vt_err_t sq_spans_scan(vt_store_t *vs, int64_t org_id, const vt_span_filt
         (f->run_id && f->kind == VT_TARGET_CONVERSATION) ||
         (f->target_id && !f->kind && !f->run_id))
         return VT_EINVAL;
-    sq_stmt_id_t id = f->run_id ? ST_SCAN_RUN : f->target_id ? ST_SCAN_TARGET : ST_SCAN_ORG;
+    sq_stmt_id_t id = f->run_id      ? (f->any_order ? ST_SCAN_RUN_ANY : ST_SCAN_RUN)
+                      : f->target_id ? (f->any_order ? ST_SCAN_TARGET_ANY : ST_SCAN_TARGET)
+                                     : ST_SCAN_ORG;
     vt_target_kind_t kind = f->run_id ? VT_TARGET_SIMULATION : f->kind;
     /* Start times are unsigned in the API and signed in the table; a bound past INT64_MAX is
      * treated as INT64_MAX. */
@@ -2058,6 +2207,11 @@ static const vt_store_ops_t sq_ops = {
     .spans_write = sq_spans_write,
     .spans_read = sq_spans_read,
     .spans_scan = sq_spans_scan,
+    .metric_create = sq_metric_create,
+    .metric_get = sq_metric_get,
+    .metric_list = sq_metric_list,
+    .metric_update = sq_metric_update,
+    .metric_delete = sq_metric_delete,
 };
 
 vt_err_t vt_store_sqlite_open(const char *path, vt_store_t **out, char *err, size_t errlen) {

@@ -134,7 +134,7 @@ static void test_store_open_urls(void **state) {
     char db[160];
     snprintf(db, sizeof db, "%s/voxtrace.db", data);
     assert_int_equal(access(db, F_OK), 0);
-    assert_int_equal(sql_int(db, "PRAGMA user_version"), 2);
+    assert_int_equal(sql_int(db, "PRAGMA user_version"), 3);
 
     char url[160];
     snprintf(url, sizeof url, "sqlite:%s/explicit.db", f->dir);
@@ -687,12 +687,12 @@ static void test_reopen_persists_and_migrations(void **state) {
     assert_int_equal(f->s->ops->spans_write(f->s, &b, 1), VT_OK);
     f->s->ops->close(f->s);
     f->s = NULL;
-    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 3);
     assert_int_equal(sql_int(f->db, "PRAGMA page_size"), 16384);
 
     char err[256] = "";
     assert_int_equal(vt_store_sqlite_open(f->db, &f->s, err, sizeof err), VT_OK);
-    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 3);
     vt_org_t o;
     assert_int_equal(f->s->ops->org_get_by_slug(f->s, "acme", &f->a, &o), VT_OK);
     assert_int_equal(o.id, f->org);
@@ -1458,6 +1458,28 @@ static void test_spans_scan(void **state) {
                              .start_ns_min = 200};
     assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.2");
 
+    /* any_order: targets still come one after the other, each with all of its spans (here in
+     * storage order: c1's span 1 starts after span 2), and every filter still applies. */
+    flt = (vt_span_filter_t){.kind = VT_TARGET_CONVERSATION, .target_id = "c1", .any_order = true};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "c1:4.1,c1:4.2");
+    flt = (vt_span_filter_t){
+        .kind = VT_TARGET_CONVERSATION, .target_id = "c1", .any_order = true, .start_ns_min = 100};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "c1:4.1");
+    flt = (vt_span_filter_t){.run_id = "r1", .any_order = true};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.1,s1:1.2,s1:1.3,s2:2.1,s2:2.2");
+    for (size_t i = 0; i < vs.n; i++)
+        assert_true(vs.v[i].has_resource && vs.v[i].has_scope);
+    flt = (vt_span_filter_t){.run_id = "r1",
+                             .any_order = true,
+                             .start_ns_min = 200,
+                             .name = "llm",
+                             .status_code = VT_STATUS_ERROR + 1};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s1:1.2");
+    flt = (vt_span_filter_t){.run_id = "r1", .target_id = "s2", .any_order = true};
+    assert_string_equal(scan(f, f->org, &flt, &vs), "s2:2.1,s2:2.2");
+    flt = (vt_span_filter_t){.run_id = "r1", .any_order = true};
+    assert_string_equal(scan(f, f->org2, &flt, &vs), "s1:9.9");
+
     /* The other org sees only its own span, under the same simulation id. */
     flt = (vt_span_filter_t){0};
     assert_string_equal(scan(f, f->org2, &flt, &vs), "s1:9.9");
@@ -1523,6 +1545,7 @@ static void test_migration_from_v1(void **state) {
                      "CREATE INDEX conversations_external"
                      "  ON conversations(org_id, external_conversation_id);"
                      "CREATE INDEX conversations_created ON conversations(org_id, create_ms);"
+                     "DROP TABLE metrics;" /* migration 3 */
                      "PRAGMA user_version = 1;",
                      NULL, NULL, NULL),
         SQLITE_OK);
@@ -1530,7 +1553,10 @@ static void test_migration_from_v1(void **state) {
 
     char err[256] = "";
     assert_int_equal(vt_store_sqlite_open(f->db, &f->s, err, sizeof err), VT_OK);
-    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 2);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 3);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                                    " AND name = 'metrics'"),
+                     1);
     assert_int_equal(sql_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'index'"
                                     " AND name IN ('simulations_run', 'simulations_run_created',"
                                     " 'simulations_created', 'conversations_created',"
@@ -1552,6 +1578,138 @@ static void test_migration_from_v1(void **state) {
                      VT_OK);
     assert_int_equal(n, 1);
     assert_int_equal(convs[0].create_ms, 7);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Metric definitions                                                                       */
+/* ---------------------------------------------------------------------------------------- */
+
+static void make_metric(fx_t *f, int64_t org, const char *id, const char *name, int64_t ms) {
+    vt_metric_t m = {.metric_id = id,
+                     .metric_name = name,
+                     .metric_type = "METRIC_CUSTOM_TRACE",
+                     .doc_json = "{\"span_name\":\"llm\"}",
+                     .create_ms = ms,
+                     .update_ms = ms};
+    assert_int_equal(f->s->ops->metric_create(f->s, org, &m), VT_OK);
+}
+
+static void test_metrics_crud(void **state) {
+    fx_t *f = *state;
+    vt_store_t *s = f->s;
+    vt_metric_t m = {.metric_id = "M1",
+                     .metric_name = "llm p90",
+                     .description = "slow llm",
+                     .metric_type = "METRIC_CUSTOM_TRACE",
+                     .doc_json = "{\"span_name\":\"llm\",\"aggregation_method\":\"p90\"}",
+                     .create_ms = 100,
+                     .update_ms = 100};
+    assert_int_equal(s->ops->metric_create(s, f->org, &m), VT_OK);
+    assert_int_equal(s->ops->metric_create(s, f->org, &m), VT_EEXIST);
+    /* The same id in another org is another metric. */
+    assert_int_equal(s->ops->metric_create(s, f->org2, &m), VT_OK);
+    /* An org that does not exist cannot own one. */
+    assert_int_equal(s->ops->metric_create(s, 9999, &m), VT_ENOTFOUND);
+    vt_metric_t bad = m;
+    bad.metric_name = NULL;
+    assert_int_equal(s->ops->metric_create(s, f->org, &bad), VT_EINVAL);
+
+    vt_metric_t got;
+    assert_int_equal(s->ops->metric_get(s, f->org, "M1", &f->a, &got), VT_OK);
+    assert_string_equal(got.metric_id, "M1");
+    assert_string_equal(got.metric_name, "llm p90");
+    assert_string_equal(got.description, "slow llm");
+    assert_string_equal(got.metric_type, "METRIC_CUSTOM_TRACE");
+    assert_string_equal(got.doc_json, "{\"span_name\":\"llm\",\"aggregation_method\":\"p90\"}");
+    assert_int_equal(got.create_ms, 100);
+    assert_int_equal(got.update_ms, 100);
+    assert_int_equal(s->ops->metric_get(s, f->org, "M2", &f->a, &got), VT_ENOTFOUND);
+
+    /* Update replaces everything but the id and create time; description may be cleared. */
+    vt_metric_t upd = {.metric_id = "M1",
+                       .metric_name = "llm max",
+                       .metric_type = "METRIC_STT_WER",
+                       .doc_json = "{}",
+                       .create_ms = 555,
+                       .update_ms = 200};
+    assert_int_equal(s->ops->metric_update(s, f->org, &upd), VT_OK);
+    assert_int_equal(s->ops->metric_get(s, f->org, "M1", &f->a, &got), VT_OK);
+    assert_string_equal(got.metric_name, "llm max");
+    assert_null(got.description);
+    assert_string_equal(got.metric_type, "METRIC_STT_WER");
+    assert_string_equal(got.doc_json, "{}");
+    assert_int_equal(got.create_ms, 100);
+    assert_int_equal(got.update_ms, 200);
+    /* The other org's copy is untouched. */
+    assert_int_equal(s->ops->metric_get(s, f->org2, "M1", &f->a, &got), VT_OK);
+    assert_string_equal(got.metric_name, "llm p90");
+    upd.metric_id = "M2";
+    assert_int_equal(s->ops->metric_update(s, f->org, &upd), VT_ENOTFOUND);
+
+    assert_int_equal(s->ops->metric_delete(s, f->org, "M1"), VT_OK);
+    assert_int_equal(s->ops->metric_get(s, f->org, "M1", &f->a, &got), VT_ENOTFOUND);
+    assert_int_equal(s->ops->metric_delete(s, f->org, "M1"), VT_ENOTFOUND);
+    assert_int_equal(s->ops->metric_get(s, f->org2, "M1", &f->a, &got), VT_OK);
+    assert_int_equal(s->ops->metric_delete(s, f->org, NULL), VT_EINVAL);
+}
+
+static void test_metric_list(void **state) {
+    fx_t *f = *state;
+    vt_store_t *s = f->s;
+    char id[16], name[32];
+    for (int i = 0; i < 7; i++) {
+        snprintf(id, sizeof id, "M%02d", 6 - i); /* created out of id order */
+        snprintf(name, sizeof name, "metric %d", 6 - i);
+        make_metric(f, f->org, id, name, i);
+    }
+    make_metric(f, f->org2, "M99", "other", 0);
+
+    /* Pages of 3 in id order: M00-M02, M03-M05, M06; the cursor is the last id. */
+    const char *after = NULL;
+    int expect = 0, pages = 0;
+    for (;;) {
+        vt_page_t pg = {.page_size = 3, .after = after};
+        vt_metric_t *ms;
+        size_t n;
+        const char *next;
+        assert_int_equal(s->ops->metric_list(s, f->org, &pg, &f->a, &ms, &n, &next), VT_OK);
+        pages++;
+        assert_int_equal(n, pages < 3 ? 3 : 1);
+        for (size_t i = 0; i < n; i++) {
+            snprintf(id, sizeof id, "M%02d", expect);
+            snprintf(name, sizeof name, "metric %d", expect);
+            assert_string_equal(ms[i].metric_id, id);
+            assert_string_equal(ms[i].metric_name, name);
+            assert_string_equal(ms[i].doc_json, "{\"span_name\":\"llm\"}");
+            expect++;
+        }
+        if (!next)
+            break;
+        assert_string_equal(next, ms[n - 1].metric_id);
+        after = next;
+    }
+    assert_int_equal(pages, 3);
+    assert_int_equal(expect, 7);
+
+    /* A page that ends exactly at the last row hands out no cursor. */
+    vt_page_t all = {.page_size = 7};
+    vt_metric_t *ms;
+    size_t n;
+    const char *next;
+    assert_int_equal(s->ops->metric_list(s, f->org, &all, &f->a, &ms, &n, &next), VT_OK);
+    assert_int_equal(n, 7);
+    assert_null(next);
+    assert_int_equal(s->ops->metric_list(s, f->org2, &all, &f->a, &ms, &n, &next), VT_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(ms[0].metric_id, "M99");
+    vt_page_t zero = {.page_size = 0};
+    assert_int_equal(s->ops->metric_list(s, f->org, &zero, &f->a, &ms, &n, &next), VT_EINVAL);
+    /* An org without metrics lists nothing. */
+    vt_org_t o;
+    assert_int_equal(s->ops->org_create(s, "empty", NULL, &f->a, &o), VT_OK);
+    assert_int_equal(s->ops->metric_list(s, o.id, &all, &f->a, &ms, &n, &next), VT_OK);
+    assert_int_equal(n, 0);
+    assert_null(next);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1723,6 +1881,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_conv_update_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spans_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metrics_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metric_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_with_live_threads, setup, teardown),
     };
