@@ -156,6 +156,7 @@ const char *vt_req_query(vt_req_t *r, const char *name) {
 
 void vt_req_suspend(vt_req_t *r) {
     r->state = REQ_WAITING;
+    r->suspended = true;
     MHD_suspend_connection(r->conn);
 }
 
@@ -491,8 +492,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (r->state == REQ_BODY) {
         if (!r->discard)
             req_run(r);
-        if (r->state == REQ_WAITING)
+        /* Not r->state: the writer may already have resumed the request (state REQ_DONE)
+         * before this thread got here, and the response must wait for MHD to call again. */
+        if (r->suspended) {
+            r->suspended = false;
             return MHD_YES;
+        }
         r->state = REQ_DONE;
     }
     if (r->state == REQ_DONE)

@@ -84,6 +84,8 @@ struct vt_req {
     int state;
     bool pb_errors;     /* errors as google.rpc.Status protobuf (OTLP protobuf requests) */
     bool discard;       /* an error response is decided; remaining body bytes are dropped */
+    bool suspended;     /* set by vt_req_suspend; read and cleared only on the HTTP thread, so
+                         * it stays right even when the resume has already happened */
     size_t body_accounted; /* bytes of this request counted against the global in-flight limit */
     vt_buf_t raw;       /* the body as received, when it still needs gzip decoding */
 };
