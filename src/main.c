@@ -430,6 +430,10 @@ static int cmd_import(opts_t *o) {
         fprintf(stderr, "voxtrace: cannot store the spans\n");
         goto out;
     }
+    if (in.batch.target_missing) {
+        fprintf(stderr, "voxtrace: the target was deleted while importing\n");
+        goto out;
+    }
     if (in.rejected)
         printf("imported %u spans (%u duplicates, %u rejected: %s)\n", in.batch.inserted,
                in.batch.duplicates, in.rejected, in.reject_msg ? in.reject_msg : "invalid span");

@@ -66,6 +66,11 @@ static void ingest_done(vt_write_job_t *job, vt_err_t err) {
     vt_ingest_free(&in->prep);
     if (err) {
         vt_req_reply_error(r, VT_EUNAVAIL, "Could not store the spans; retry later", NULL, NULL);
+    } else if (job->batch.target_missing) {
+        vt_req_reply_error(r, VT_ENOTFOUND,
+                           job->batch.kind == VT_TARGET_SIMULATION ? "Simulation output not found"
+                                                                   : "Conversation not found",
+                           NULL, NULL);
     } else {
         const vt_span_batch_t *b = &job->batch;
         reply_ingest(r, in->json, b->target_id, b->inserted, b->duplicates, in->prep.rejected,

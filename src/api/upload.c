@@ -293,6 +293,9 @@ static void upload_done(vt_write_job_t *job, vt_err_t err) {
     if (err) {
         undo_upload(u);
         vt_req_reply_error(r, VT_EUNAVAIL, "Could not store the spans; retry later", NULL, NULL);
+    } else if (job->batch.target_missing) {
+        /* Deleted by another request between its creation and the write. */
+        vt_req_reply_error(r, VT_ENOTFOUND, "Conversation not found", NULL, NULL);
     } else {
         reply_upload(u, job->batch.inserted, job->batch.duplicates);
     }

@@ -145,6 +145,7 @@ typedef struct {
     /* outputs */
     uint32_t inserted;
     uint32_t duplicates; /* rows whose (target, trace id, span id) was already stored */
+    bool target_missing; /* the target no longer exists: nothing of this batch was stored */
 } vt_span_batch_t;
 
 /* Paging: a page asks for up to page_size rows after an opaque cursor (NULL for the first page).

@@ -1762,6 +1762,17 @@ static vt_err_t write_batch(sq_conn_t *c, vt_span_batch_t *b) {
         memset(c->ids, 0, need * sizeof *c->ids);
     int64_t *res_ids = c->ids, *scope_ids = c->ids + b->n_resources;
 
+    /* The handler checked the target before decoding, but it may have been deleted since; checked
+     * again inside the write transaction, a deleted target can never leave orphan spans behind. */
+    bool exists = false;
+    if ((e = exists_query(c, b->kind == VT_TARGET_SIMULATION ? ST_SIM_EXISTS : ST_CONV_EXISTS,
+                          b->org_id, b->target_id, &exists)))
+        return e;
+    if (!exists) {
+        b->target_missing = true;
+        return VT_OK;
+    }
+
     if (sqlite3_bind_int64(ins, 1, b->org_id) | sqlite3_bind_int(ins, 2, (int)b->kind) |
         bind_cstr(ins, 3, b->target_id))
         return bind_fail(ins, "spans_write");
@@ -1811,6 +1822,7 @@ static vt_err_t write_batch(sq_conn_t *c, vt_span_batch_t *b) {
 static vt_err_t sq_spans_write(vt_store_t *vs, vt_span_batch_t *batches, size_t n) {
     for (size_t i = 0; i < n; i++) {
         batches[i].inserted = batches[i].duplicates = 0;
+        batches[i].target_missing = false;
         if (!batches[i].target_id || !kind_valid(batches[i].kind) ||
             (batches[i].n_rows && !batches[i].rows))
             return VT_EINVAL;

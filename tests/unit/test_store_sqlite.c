@@ -1029,6 +1029,32 @@ static void test_sim_list(void **state) {
     assert_int_equal(n, 0);
 }
 
+/* A batch for a target deleted after the handler's check stores nothing and says so, while the
+ * other batches of the same transaction are stored. */
+static void test_spans_write_deleted_target(void **state) {
+    fx_t *f = *state;
+    vt_store_t *s = f->s;
+    make_run(f, f->org, "r");
+    make_sim(f, f->org, "r", "kept");
+    make_sim(f, f->org, "r", "gone");
+    assert_int_equal(s->ops->sim_delete(s, f->org, "gone"), VT_OK);
+    vt_span_row_t rows[2] = {row(1, 1, 100), row(1, 2, 200)};
+    vt_span_batch_t b[2] = {batch(f->org, VT_TARGET_SIMULATION, "gone", rows, 2),
+                            batch(f->org, VT_TARGET_SIMULATION, "kept", rows, 2)};
+    assert_int_equal(s->ops->spans_write(s, b, 2), VT_OK);
+    assert_true(b[0].target_missing);
+    assert_int_equal(b[0].inserted, 0);
+    assert_false(b[1].target_missing);
+    assert_int_equal(b[1].inserted, 2);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM spans WHERE target_id = 'gone'"), 0);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM spans WHERE target_id = 'kept'"), 2);
+    /* A simulation created again under the same id starts empty. */
+    make_sim(f, f->org, "r", "gone");
+    vt_simulation_t g;
+    assert_int_equal(s->ops->sim_get(s, f->org, "gone", &f->a, &g), VT_OK);
+    assert_int_equal(g.span_count, 0);
+}
+
 static void test_sim_update_and_delete(void **state) {
     fx_t *f = *state;
     vt_store_t *s = f->s;
@@ -1877,6 +1903,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_run_sim_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_update_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spans_write_deleted_target, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conv_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conv_update_and_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spans_scan, setup, teardown),
