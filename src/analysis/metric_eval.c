@@ -695,8 +695,9 @@ static vt_err_t eval_wer(vt_arena_t *scratch, const vt_metric_def_t *d, const vt
                          : "the call's transcript has no user messages to compare with");
         return VT_OK;
     }
-    vt_wer_t w;
-    vt_err_t e = vt_wer_compute(scratch, ref, (vt_str_t){hyp, len}, &w);
+    /* Only the rate is reported, so the distance-only path does (no S/D/I split needed). */
+    double wer;
+    vt_err_t e = vt_wer_rate(scratch, ref, (vt_str_t){hyp, len}, &wer);
     if (e == VT_ENOTFOUND) {
         fail(out, "the reference transcript has no words");
         return VT_OK;
@@ -712,7 +713,7 @@ static vt_err_t eval_wer(vt_arena_t *scratch, const vt_metric_def_t *d, const vt
         return e;
     }
     out->sample_count = n;
-    complete(d, out, w.wer);
+    complete(d, out, wer);
     return VT_OK;
 }
 
@@ -809,5 +810,58 @@ vt_err_t vt_metric_transcript_reference(vt_arena_t *a, const json_t *transcript,
         len += t.n;
     }
     *out = (vt_str_t){buf, len};
+    return VT_OK;
+}
+
+/* The text of a raw JSON member value when it is a string; false otherwise (or on *oom). */
+static bool member_string(vt_arena_t *a, vt_str_t obj, vt_str_t key, vt_str_t *text, bool *oom) {
+    vt_str_t raw;
+    return json_member(obj, key, &raw) && raw_string(a, raw, text, oom);
+}
+
+/* Reading a run's metrics parses every simulation's stored transcript, and jansson building a
+ * document of every message cost as much as the rest of the evaluation; the text is walked
+ * with the attribute scanner instead, and only the strings that are kept are decoded. */
+vt_err_t vt_metric_transcript_reference_text(vt_arena_t *a, vt_str_t json, vt_str_t *out) {
+    static const vt_str_t role = {"role", 4}, content = {"content", 7}, message = {"message", 7};
+    *out = VT_STR_NULL;
+    const char *p = json.p;
+    size_t n = json.n, i = skip_ws(p, n, 0);
+    if (i >= n || p[i] != '[')
+        return VT_OK;
+    /* Decoding never lengthens a string, and each kept string brings at least its two quotes
+     * for the one separator it adds, so the joined text fits in n bytes. */
+    char *buf = vt_arena_alloc(a, n);
+    if (!buf)
+        return VT_ENOMEM;
+    size_t len = 0;
+    bool oom = false;
+    i = skip_ws(p, n, i + 1);
+    if (i < n && p[i] == ']')
+        return VT_OK;
+    for (;;) {
+        size_t end = skip_value(p, n, i);
+        if (!end)
+            return VT_OK; /* malformed: empty, like a text jansson rejects */
+        vt_str_t m = {p + i, end - i}, r, t;
+        if (p[i] == '{' && member_string(a, m, role, &r, &oom) && vt_str_eq(r, VT_STR("user")) &&
+            (member_string(a, m, content, &t, &oom) || member_string(a, m, message, &t, &oom)) &&
+            t.n) {
+            if (len)
+                buf[len++] = ' ';
+            memcpy(buf + len, t.p, t.n);
+            len += t.n;
+        }
+        if (oom)
+            return VT_ENOMEM;
+        i = skip_ws(p, n, end);
+        if (i < n && p[i] == ']')
+            break;
+        if (i >= n || p[i] != ',')
+            return VT_OK;
+        i = skip_ws(p, n, i + 1);
+    }
+    if (len)
+        *out = (vt_str_t){buf, len};
     return VT_OK;
 }

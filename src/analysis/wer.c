@@ -1,5 +1,6 @@
 /*
- * wer.c - text normalisation and word-level Levenshtein alignment for the word error rate.
+ * wer.c - text normalisation and word-level Levenshtein alignment for the word error rate, and a
+ * bit-parallel distance-only path for callers that need the rate alone.
  */
 #include "wer.h"
 
@@ -155,8 +156,9 @@ vt_err_t vt_wer_normalize(vt_arena_t *a, vt_str_t text, vt_str_t **words, size_t
     size_t o = 0, word_start = 0, nw = 0;
     int prev = CH_SPACE;
     for (size_t i = 0; i < n;) {
-        int32_t cp;
-        size_t len = utf8_decode(s + i, n - i, &cp);
+        /* ASCII, nearly all of most transcripts, skips the decoder. */
+        int32_t cp = s[i];
+        size_t len = cp < 0x80 ? 1 : utf8_decode(s + i, n - i, &cp);
         int cls = char_class(cp);
         if (cls == CH_APOS) {
             int32_t next_cp = 0;
@@ -170,6 +172,8 @@ vt_err_t vt_wer_normalize(vt_arena_t *a, vt_str_t text, vt_str_t **words, size_t
         } else if (cls == CH_WORD) {
             if (cp < 0)
                 out[o++] = s[i];
+            else if (cp < 0x80)
+                out[o++] = (unsigned char)(cp >= 'A' && cp <= 'Z' ? cp + 32 : cp);
             else
                 o += utf8_encode(to_lower(cp), out + o);
         } else if (cls == CH_SPACE && o > word_start) {
@@ -264,6 +268,143 @@ vt_err_t vt_wer_align(vt_arena_t *a, const vt_str_t *ref, size_t n_ref, const vt
     out->insertions = end->ins;
     out->hits = n_ref - end->sub - end->del;
     out->wer = (double)end->cost / (double)n_ref;
+    return VT_OK;
+}
+
+/* ---- distance only ------------------------------------------------------------------------- */
+
+/* A slot of the word-id table: a reference word (by its first position) and its id, 0 = empty. */
+typedef struct {
+    uint64_t hash;
+    uint32_t first;
+    uint32_t id;
+} id_slot_t;
+
+/* Gives each distinct reference word a dense id from 1 and each hypothesis word the id of the
+ * equal reference word, or 0 when the reference lacks it: such a word can never match, so it
+ * needs no id of its own. The table is open-addressed with linear probing, at most half full.
+ * *n_ids is the largest id. */
+static vt_err_t word_ids(vt_arena_t *a, const vt_str_t *ref, size_t n_ref, const vt_str_t *hyp,
+                         size_t n_hyp, uint32_t **ref_ids, uint32_t **hyp_ids, size_t *n_ids) {
+    size_t cap = 16;
+    while (cap < 2 * n_ref)
+        cap *= 2;
+    id_slot_t *slots = vt_arena_calloc(a, cap, sizeof *slots);
+    uint32_t *rid = vt_arena_alloc(a, n_ref * sizeof *rid);
+    uint32_t *hid = vt_arena_alloc(a, n_hyp * sizeof *hid);
+    if (!slots || !rid || !hid)
+        return VT_ENOMEM;
+    uint32_t next = 1;
+    for (size_t i = 0; i < n_ref; i++) {
+        uint64_t h = word_hash(ref[i]);
+        size_t k = (size_t)h & (cap - 1);
+        while (slots[k].id && (slots[k].hash != h || !vt_str_eq(ref[slots[k].first], ref[i])))
+            k = (k + 1) & (cap - 1);
+        if (!slots[k].id)
+            slots[k] = (id_slot_t){h, (uint32_t)i, next++};
+        rid[i] = slots[k].id;
+    }
+    for (size_t j = 0; j < n_hyp; j++) {
+        uint64_t h = word_hash(hyp[j]);
+        size_t k = (size_t)h & (cap - 1);
+        while (slots[k].id && (slots[k].hash != h || !vt_str_eq(ref[slots[k].first], hyp[j])))
+            k = (k + 1) & (cap - 1);
+        hid[j] = slots[k].id; /* 0 when the probe ended on an empty slot */
+    }
+    *ref_ids = rid;
+    *hyp_ids = hid;
+    *n_ids = next - 1;
+    return VT_OK;
+}
+
+/*
+ * The distance matrix D[i][j] (i reference words against j hypothesis words) is never stored;
+ * only its differences are, two bits per cell: a column's vertical differences D[i][j] -
+ * D[i-1][j] are each -1, 0 or +1, held as two bit masks (pv: +1, mv: -1) over the 64 reference
+ * words of a block, and a whole column is computed from the previous one with a few word-wide
+ * operations. The reference is cut into blocks of 64 words, handled one after the other; each
+ * block walks every hypothesis word and passes, per column, the horizontal difference of its
+ * last row D[i][j] - D[i][j-1] to the block below it in `carry`. Row 0 is D[0][j] = j, so the
+ * first block receives +1 everywhere, and the answer is D[N][0] + the sum of the last block's
+ * differences = N + sum(carry).
+ *
+ * Within a block, for hypothesis word j: eq has bit i set when reference word i equals it. xh
+ * marks the rows whose horizontal difference can be below +1: a match, or a -1 handed down from
+ * the row above, which flows on down a run of vertical +1s; following those runs is one addition
+ * whose carries travel along them. From xh and the previous column come the horizontal
+ * differences (ph: +1, mh: -1), and from those, shifted one row down, the new column's pv and mv.
+ * A carry of -1 into the block acts on its first row like a match would, so it is or-ed into eq
+ * for that step. Bits above the last row of a short final block hold garbage, which never
+ * reaches the rows below: additions and shifts only move information towards higher bits.
+ * (The column step is Myers' 1999 bit-vector algorithm; the blocks and the global-distance
+ * boundary follow Hyyro's 2003 formulation.)
+ */
+vt_err_t vt_wer_distance(vt_arena_t *a, const vt_str_t *ref, size_t n_ref, const vt_str_t *hyp,
+                         size_t n_hyp, size_t *distance) {
+    if (n_ref > VT_WER_MAX_WORDS || n_hyp > VT_WER_MAX_WORDS)
+        return VT_ELIMIT;
+    if (n_ref == 0 || n_hyp == 0) {
+        *distance = n_ref + n_hyp;
+        return VT_OK;
+    }
+    uint32_t *rid, *hid;
+    size_t n_ids;
+    vt_err_t e = word_ids(a, ref, n_ref, hyp, n_hyp, &rid, &hid, &n_ids);
+    if (e)
+        return e;
+    /* peq[id]: the reference words of the current block equal to word `id`; peq[0] stays 0. */
+    uint64_t *peq = vt_arena_calloc(a, n_ids + 1, sizeof *peq);
+    int8_t *carry = vt_arena_alloc(a, n_hyp);
+    if (!peq || !carry)
+        return VT_ENOMEM;
+    memset(carry, 1, n_hyp);
+
+    for (size_t base = 0; base < n_ref; base += 64) {
+        size_t rows = VT_MIN(n_ref - base, (size_t)64);
+        uint64_t last = 1ull << (rows - 1);
+        for (size_t i = 0; i < rows; i++)
+            peq[rid[base + i]] |= 1ull << i;
+        /* Column 0 is D[i][0] = i: every vertical difference is +1. */
+        uint64_t pv = ~0ull, mv = 0;
+        for (size_t j = 0; j < n_hyp; j++) {
+            int hin = carry[j];
+            uint64_t hin_neg = hin < 0;
+            uint64_t hin_pos = hin > 0;
+            uint64_t eq = peq[hid[j]];
+            uint64_t xv = eq | mv;
+            eq |= hin_neg;
+            uint64_t xh = (((eq & pv) + pv) ^ pv) | eq;
+            uint64_t ph = mv | ~(xh | pv); /* horizontal +1 below each row */
+            uint64_t mh = pv & xh;         /* horizontal -1 */
+            carry[j] = (int8_t)((int)((ph & last) != 0) - (int)((mh & last) != 0));
+            ph = (ph << 1) | hin_pos;
+            mh = (mh << 1) | hin_neg;
+            pv = mh | ~(xv | ph);
+            mv = ph & xv;
+        }
+        for (size_t i = 0; i < rows; i++)
+            peq[rid[base + i]] = 0;
+    }
+
+    size_t d = n_ref;
+    for (size_t j = 0; j < n_hyp; j++)
+        d = (size_t)((ptrdiff_t)d + carry[j]);
+    *distance = d;
+    return VT_OK;
+}
+
+vt_err_t vt_wer_rate(vt_arena_t *a, vt_str_t reference, vt_str_t hypothesis, double *wer) {
+    vt_str_t *rw, *hw;
+    size_t nr, nh, d;
+    vt_err_t e;
+    if ((e = vt_wer_normalize(a, reference, &rw, &nr)) ||
+        (e = vt_wer_normalize(a, hypothesis, &hw, &nh)))
+        return e;
+    if (nr == 0)
+        return VT_ENOTFOUND;
+    if ((e = vt_wer_distance(a, rw, nr, hw, nh, &d)))
+        return e;
+    *wer = (double)d / (double)nr;
     return VT_OK;
 }
 

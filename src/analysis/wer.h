@@ -19,7 +19,8 @@
  * O(N*M) time and O(M) memory, counting S, D and I inside the dynamic programme instead of
  * backtracking. Where several edits give the same minimal cost at a cell, the choice prefers
  * match/substitution, then deletion, then insertion. S + D + I equals the distance whatever the
- * choice, so the WER never depends on it; only the split between S, D and I can.
+ * choice, so the WER never depends on it; only the split between S, D and I can. When only the
+ * rate is wanted, vt_wer_rate computes the distance alone, bit-parallel.
  */
 #ifndef VT_WER_H
 #define VT_WER_H
@@ -55,5 +56,18 @@ vt_err_t vt_wer_align(vt_arena_t *a, const vt_str_t *ref, size_t n_ref, const vt
 /* Normalises both texts and aligns them: the WER of `hypothesis` against `reference`. Errors as
  * for vt_wer_normalize and vt_wer_align (VT_ENOTFOUND for a reference without words). */
 vt_err_t vt_wer_compute(vt_arena_t *a, vt_str_t reference, vt_str_t hypothesis, vt_wer_t *out);
+
+/* The word-level Levenshtein distance alone (S + D + I, without the split) of two normalised word
+ * lists, for callers that only need the rate. Words become integer ids through a hash table, then
+ * a bit-parallel edit distance (Myers' algorithm, in Hyyro's form for global distance, in blocks
+ * of 64 reference words) runs in O(ceil(N/64) * M) time and O(N + M) memory. Always equal to the
+ * S + D + I of vt_wer_align. An empty side is fine: the distance is the other side's length.
+ * VT_ELIMIT past VT_WER_MAX_WORDS on either side; VT_ENOMEM on arena exhaustion. */
+vt_err_t vt_wer_distance(vt_arena_t *a, const vt_str_t *ref, size_t n_ref, const vt_str_t *hyp,
+                         size_t n_hyp, size_t *distance);
+
+/* Normalises both texts and sets *wer to vt_wer_distance / N: the same value as the wer of
+ * vt_wer_compute, much faster on long texts. Errors as for vt_wer_compute. */
+vt_err_t vt_wer_rate(vt_arena_t *a, vt_str_t reference, vt_str_t hypothesis, double *wer);
 
 #endif

@@ -49,17 +49,13 @@ static sim_state_t *sim_find(scan_t *s, const char *id) {
 /* True when one of the run's target metrics fails for the simulation's collected spans. */
 static vt_err_t metrics_fail(scan_t *s, const sim_state_t *st, bool *failed) {
     vt_metric_input_t in = {.rows = s->rows, .n = s->n_rows};
-    if (st->transcript_json) {
-        json_t *t = json_loads(st->transcript_json, 0, NULL);
-        vt_err_t e = vt_metric_transcript_reference(&s->scratch, t, &in.transcript_reference);
-        json_decref(t);
-        if (e)
-            return e;
-    }
+    vt_err_t e = vt_metric_transcript_reference_text(&s->scratch, vt_str_c(st->transcript_json),
+                                                     &in.transcript_reference);
+    if (e)
+        return e;
     for (size_t d = 0; d < s->n_defs && !*failed; d++) {
         vt_metric_output_t out;
-        vt_err_t e = vt_metric_eval(&s->scratch, &s->defs[d], &in, &out);
-        if (e)
+        if ((e = vt_metric_eval(&s->scratch, &s->defs[d], &in, &out)))
             return e;
         *failed = out.result == VT_METRIC_RESULT_FAILED;
     }

@@ -671,13 +671,7 @@ static bool needs_transcript(const vt_metric_def_t *defs, size_t n) {
 
 /* The WER reference of a stored transcript text (NULL or not an array: empty). */
 static vt_err_t reference_of_text(vt_arena_t *a, const char *transcript_json, vt_str_t *out) {
-    *out = VT_STR_NULL;
-    if (!transcript_json)
-        return VT_OK;
-    json_t *t = json_loads(transcript_json, 0, NULL);
-    vt_err_t e = vt_metric_transcript_reference(a, t, out);
-    json_decref(t);
-    return e;
+    return vt_metric_transcript_reference_text(a, vt_str_c(transcript_json), out);
 }
 
 /* Evaluates m->defs on one call: one scan of its spans. Fills m->outs (request arena). */

@@ -523,6 +523,69 @@ static void test_transcript_reference(void **state) {
     vt_arena_free(&a);
 }
 
+/* The text walker must give what the parsed-document version gives on every valid transcript,
+ * and nothing on a malformed one (as the parse would fail). */
+static void test_transcript_reference_text(void **state) {
+    (void)state;
+    static const struct {
+        const char *json, *want;
+    } cases[] = {
+        {"[{\"role\":\"user\",\"content\":\"Book a table.\"},{\"role\":\"assistant\",\"content\":"
+         "\"Sure.\"},{\"role\":\"user\",\"message\":\"For two\"},{\"role\":\"user\",\"content\":"
+         "\"\"},{\"role\":\"user\",\"content\":null,\"message\":\"at seven\"},{\"role\":\"user\","
+         "\"tool_calls\":[]},\"not a message\",{\"role\":\"system\",\"content\":\"be nice\"}]",
+         "Book a table. For two at seven"},
+        /* Escapes in the role and the text are decoded; raw UTF-8 is kept. */
+        {"[{\"role\":\"us\\u0065r\",\"content\":\"say \\\"hi\\\"\\n\\u00e9 \\ud83d\\ude00\"},"
+         "{\"role\":\"user\",\"content\":\"caf\xc3\xa9\"}]",
+         "say \"hi\"\n\xc3\xa9 \xf0\x9f\x98\x80 caf\xc3\xa9"},
+        /* The last of repeated keys; nested values in other members; spaces everywhere. */
+        {" [ { \"meta\" : {\"role\":\"user\",\"content\":[\"x\"]} , \"role\" : \"assistant\" ,"
+         " \"role\" : \"user\" , \"content\" : \"a\" , \"content\" : \"b\" } , 1 , null ] ",
+         "b"},
+        {"[{\"role\":\"User\",\"content\":\"no\"},{\"role\":\"user\",\"content\":{\"t\":\"x\"},"
+         "\"message\":\"yes\"},{\"role\":\"user\",\"content\":\"  \"}]",
+         "yes   "},
+        {"[]", ""},
+        {"[{\"role\":\"assistant\",\"content\":\"hello\"}]", ""},
+        {"{\"role\":\"user\",\"content\":\"not in an array\"}", ""},
+        {"\"text\"", ""},
+    };
+    vt_arena_t a;
+    vt_arena_init(&a, 0);
+    for (size_t i = 0; i < VT_ARRAY_LEN(cases); i++) {
+        vt_str_t got, tree;
+        assert_int_equal(vt_metric_transcript_reference_text(&a, vt_str_c(cases[i].json), &got),
+                         VT_OK);
+        if (!vt_str_eq_c(got, cases[i].want))
+            fail_msg("case %zu: got \"%.*s\"", i, (int)got.n, got.p ? got.p : "");
+        json_t *t = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
+        assert_non_null(t);
+        assert_int_equal(vt_metric_transcript_reference(&a, t, &tree), VT_OK);
+        assert_true(vt_str_eq(got, tree));
+        json_decref(t);
+    }
+    /* Malformed text (what json_loads rejects) and no text at all give an empty reference. */
+    static const char *const bad[] = {
+        "[{\"role\":\"user\",\"content\":\"x\"}",
+        "[{\"role\":\"user\",\"content\":\"x\"},]",
+        "[{\"role\":\"user\",\"content\":\"x\"} {\"role\":\"user\",\"content\":\"y\"}]",
+        "[{\"role\":\"user\",\"content\":\"unterminated}]",
+        "[",
+        "",
+    };
+    for (size_t i = 0; i < VT_ARRAY_LEN(bad); i++) {
+        vt_str_t got = VT_STR("untouched");
+        assert_int_equal(vt_metric_transcript_reference_text(&a, vt_str_c(bad[i]), &got), VT_OK);
+        assert_int_equal(got.n, 0);
+        assert_null(json_loads(bad[i], JSON_DECODE_ANY, NULL));
+    }
+    vt_str_t got = VT_STR("untouched");
+    assert_int_equal(vt_metric_transcript_reference_text(&a, VT_STR_NULL, &got), VT_OK);
+    assert_int_equal(got.n, 0);
+    vt_arena_free(&a);
+}
+
 static void test_wer(void **state) {
     (void)state;
     vt_arena_t a;
@@ -694,6 +757,7 @@ int main(void) {
         cmocka_unit_test(test_target_check),
         cmocka_unit_test(test_target_through_eval),
         cmocka_unit_test(test_transcript_reference),
+        cmocka_unit_test(test_transcript_reference_text),
         cmocka_unit_test(test_wer),
         cmocka_unit_test(test_builtins),
         cmocka_unit_test(test_reason_truncation),

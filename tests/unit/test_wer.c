@@ -241,6 +241,183 @@ static void test_limits(void **state) {
     vt_arena_free(&a);
 }
 
+/* ---- the distance-only path against the dynamic programme ---------------------------------- */
+
+/* A fixed-seed xorshift generator, so a failing case is the same on every run. */
+static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
+static uint64_t rng(void) {
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return rng_state;
+}
+
+/* n words drawn from the first `vocab` words of `words`. */
+static vt_str_t *random_words(vt_arena_t *a, const vt_str_t *words, size_t vocab, size_t n) {
+    vt_str_t *w = vt_arena_alloc(a, VT_MAX(n, 1) * sizeof *w);
+    assert_non_null(w);
+    for (size_t i = 0; i < n; i++)
+        w[i] = words[rng() % vocab];
+    return w;
+}
+
+/* A hypothesis made from the reference the way STT errs: words kept, dropped, replaced, or
+ * followed by an extra word, about one edit in `edit_every`. Returns its length in *n_out. */
+static vt_str_t *edited_words(vt_arena_t *a, const vt_str_t *ref, size_t n, const vt_str_t *words,
+                              size_t vocab, unsigned edit_every, size_t *n_out) {
+    vt_str_t *w = vt_arena_alloc(a, (2 * n + 1) * sizeof *w);
+    assert_non_null(w);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned r = (unsigned)(rng() % (3 * edit_every));
+        if (r == 0)
+            continue; /* deleted */
+        w[k++] = r == 1 ? words[rng() % vocab] : ref[i];
+        if (r == 2)
+            w[k++] = words[rng() % vocab]; /* inserted */
+    }
+    *n_out = k;
+    return w;
+}
+
+/* vt_wer_distance must equal S + D + I of vt_wer_align, and the distance of the reversed pair
+ * (edit distance is symmetric, and the reversed pair puts the other side in the bit vectors). */
+static void check_distance(vt_arena_t *a, const vt_str_t *ref, size_t nr, const vt_str_t *hyp,
+                           size_t nh) {
+    size_t d = 12345, back = 12345;
+    assert_int_equal(vt_wer_distance(a, ref, nr, hyp, nh, &d), VT_OK);
+    assert_int_equal(vt_wer_distance(a, hyp, nh, ref, nr, &back), VT_OK);
+    assert_int_equal(back, d);
+    if (nr == 0) {
+        assert_int_equal(d, nh);
+        return;
+    }
+    vt_wer_t w;
+    assert_int_equal(vt_wer_align(a, ref, nr, hyp, nh, &w), VT_OK);
+    if (d != w.substitutions + w.deletions + w.insertions)
+        fail_msg("lengths %zu x %zu: bit-parallel %zu, dynamic programme %zu", nr, nh, d,
+                 w.substitutions + w.deletions + w.insertions);
+}
+
+/* Vocabulary "w0".."w999" in the arena. */
+static vt_str_t *vocabulary(vt_arena_t *a, size_t n) {
+    vt_str_t *v = vt_arena_alloc(a, n * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = vt_str_c(vt_arena_printf(a, "w%zu", i));
+    return v;
+}
+
+/* Every pair of the lengths around the 64-word block edges, with a small vocabulary (many
+ * matches, many equal-cost paths) and a large one (mostly mismatches), random and edited. */
+static void test_distance_block_edges(void **state) {
+    (void)state;
+    static const size_t lens[] = {0, 1, 2, 63, 64, 65, 127, 128, 129, 400, 2000};
+    vt_arena_t v;
+    vt_arena_init(&v, 0);
+    vt_str_t *words = vocabulary(&v, 1000);
+    for (size_t x = 0; x < VT_ARRAY_LEN(lens); x++) {
+        for (size_t y = 0; y < VT_ARRAY_LEN(lens); y++) {
+            static const size_t vocabs[] = {3, 1000};
+            for (size_t k = 0; k < VT_ARRAY_LEN(vocabs); k++) {
+                vt_arena_t a;
+                vt_arena_init(&a, 0);
+                vt_str_t *ref = random_words(&a, words, vocabs[k], lens[x]);
+                vt_str_t *hyp = random_words(&a, words, vocabs[k], lens[y]);
+                check_distance(&a, ref, lens[x], hyp, lens[y]);
+                vt_arena_free(&a);
+            }
+        }
+        vt_arena_t a;
+        vt_arena_init(&a, 0);
+        vt_str_t *ref = random_words(&a, words, 1000, lens[x]);
+        size_t nh;
+        vt_str_t *hyp = edited_words(&a, ref, lens[x], words, 1000, 4, &nh);
+        check_distance(&a, ref, lens[x], hyp, nh);
+        vt_arena_free(&a);
+    }
+    vt_arena_free(&v);
+}
+
+/* Many random pairs of random lengths and vocabularies, including hypothesis words the
+ * reference never uses (they take the no-match id). */
+static void test_distance_random(void **state) {
+    (void)state;
+    vt_arena_t v;
+    vt_arena_init(&v, 0);
+    vt_str_t *words = vocabulary(&v, 1000);
+    static const size_t vocabs[] = {1, 2, 4, 30, 1000};
+    for (int round = 0; round < 600; round++) {
+        vt_arena_t a;
+        vt_arena_init(&a, 0);
+        size_t nr = (size_t)(rng() % 300), vocab = vocabs[rng() % VT_ARRAY_LEN(vocabs)];
+        vt_str_t *ref = random_words(&a, words, vocab, nr);
+        size_t nh;
+        vt_str_t *hyp;
+        if (round % 2) {
+            nh = (size_t)(rng() % 300);
+            hyp = random_words(&a, words, VT_MIN(vocab * 2, (size_t)1000), nh);
+        } else {
+            hyp = edited_words(&a, ref, nr, words, 1000, 1 + (unsigned)(rng() % 8), &nh);
+        }
+        check_distance(&a, ref, nr, hyp, nh);
+        vt_arena_free(&a);
+    }
+    vt_arena_free(&v);
+}
+
+/* Known distances, the limits, and vt_wer_rate against vt_wer_compute on whole texts. */
+static void test_distance_and_rate(void **state) {
+    (void)state;
+    vt_arena_t a;
+    vt_arena_init(&a, 0);
+    const vt_str_t abc[] = {VT_STR("a"), VT_STR("b"), VT_STR("c")};
+    const vt_str_t bcd[] = {VT_STR("b"), VT_STR("c"), VT_STR("d")};
+    size_t d;
+    assert_int_equal(vt_wer_distance(&a, abc, 3, bcd, 3, &d), VT_OK);
+    assert_int_equal(d, 2);
+    assert_int_equal(vt_wer_distance(&a, abc, 3, abc, 3, &d), VT_OK);
+    assert_int_equal(d, 0);
+    assert_int_equal(vt_wer_distance(&a, abc, 3, NULL, 0, &d), VT_OK);
+    assert_int_equal(d, 3);
+    assert_int_equal(vt_wer_distance(&a, NULL, 0, bcd, 2, &d), VT_OK);
+    assert_int_equal(d, 2);
+    assert_int_equal(vt_wer_distance(&a, abc, (size_t)VT_WER_MAX_WORDS + 1, abc, 1, &d), VT_ELIMIT);
+    assert_int_equal(vt_wer_distance(&a, abc, 1, abc, (size_t)VT_WER_MAX_WORDS + 1, &d), VT_ELIMIT);
+
+    /* The 2,000-word pair of test_limits: every tenth word differs, 200 substitutions. */
+    vt_str_t *ref = vt_arena_alloc(&a, 2000 * sizeof *ref);
+    vt_str_t *hyp = vt_arena_alloc(&a, 2000 * sizeof *hyp);
+    assert_non_null(ref);
+    assert_non_null(hyp);
+    for (size_t i = 0; i < 2000; i++) {
+        ref[i] = vt_str_c(vt_arena_printf(&a, "w%zu", i));
+        hyp[i] = i % 10 == 0 ? VT_STR("x") : ref[i];
+    }
+    assert_int_equal(vt_wer_distance(&a, ref, 2000, hyp, 2000, &d), VT_OK);
+    assert_int_equal(d, 200);
+
+    static const char *const pairs[][2] = {
+        {"the cat sat on the mat", "the cat sit on mat"},
+        {"yes", "oh yes yes please"},
+        {"Hello, World! How are YOU?", "hello world how are you"},
+        {"Don't stop.", "dont stop"},
+        {"one two three", ""},
+        {"call me at five", "please call me at nine ok"},
+    };
+    for (size_t i = 0; i < VT_ARRAY_LEN(pairs); i++) {
+        double rate = -1;
+        vt_wer_t w = wer(&a, pairs[i][0], pairs[i][1]);
+        assert_int_equal(vt_wer_rate(&a, vt_str_c(pairs[i][0]), vt_str_c(pairs[i][1]), &rate),
+                         VT_OK);
+        assert_true(rate == w.wer);
+    }
+    double rate;
+    assert_int_equal(vt_wer_rate(&a, VT_STR(" , . "), VT_STR("hi"), &rate), VT_ENOTFOUND);
+    assert_int_equal(vt_wer_rate(&a, VT_STR_NULL, VT_STR_NULL, &rate), VT_ENOTFOUND);
+    vt_arena_free(&a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identical),
@@ -255,6 +432,9 @@ int main(void) {
         cmocka_unit_test(test_empty_reference),
         cmocka_unit_test(test_align_words),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_distance_block_edges),
+        cmocka_unit_test(test_distance_random),
+        cmocka_unit_test(test_distance_and_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
