@@ -3,10 +3,12 @@
 #
 #   make                  build/voxtrace
 #   make run              build, then serve with SQLite in ./voxtrace-data (demo data on first start)
-#   make test             unit tests (cmocka), the same under ASan+UBSan, then integration tests
+#   make test             unit tests (cmocka), the same under ASan+UBSan, integration tests, then
+#                         the browser suites (headless Chromium against the UI)
 #   make unit             unit tests only          make integration   node:test suites only
+#   make browser          browser suites only (writes docs/screenshots/*.png)
 #   make SANITIZE=1       build into build-san/ with AddressSanitizer and UBSan
-#   make bench            the benchmark (bench/README.md)
+#   make bench            the benchmarks: ingest (bench/README.md), then opening a 100,000-span trace
 #   make fuzz             every libFuzzer driver for FUZZ_SECONDS (default 20) each (clang)
 
 PKGS     := libmicrohttpd sqlite3 libprotobuf-c jansson zlib libsodium libcurl
@@ -53,7 +55,7 @@ LIB_OBJS := $(filter-out $(BUILD)/obj/main.o,$(OBJS)) $(GEN_OBJ) $(WEB_OBJ)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all run test unit unit-san integration deps deps-test bench fuzz fuzz-run clean format lint
+.PHONY: all run test unit unit-san integration browser deps deps-test bench fuzz fuzz-run clean format lint
 .DEFAULT_GOAL := all
 
 all: $(BUILD)/voxtrace
@@ -111,11 +113,17 @@ unit-san:
 integration: $(BUILD)/voxtrace
 	@VOXTRACE_BIN=$(abspath $(BUILD)/voxtrace) node --test --test-concurrency=1 tests/integration/
 
+# Headless Chromium (Debian's chromium, driven by playwright-core) against the real binary with demo
+# data; the suites also take the README's screenshots.
+browser: $(BUILD)/voxtrace
+	@VOXTRACE_BIN=$(abspath $(BUILD)/voxtrace) node --test --test-concurrency=1 tests/browser/
+
 test: deps-test
 	@scripts/lint.sh
 	@$(MAKE) --no-print-directory unit
 	@$(MAKE) --no-print-directory unit-san
 	@$(MAKE) --no-print-directory integration
+	@$(MAKE) --no-print-directory browser
 	@$(MAKE) --no-print-directory fuzz
 
 run: deps
@@ -124,6 +132,7 @@ run: deps
 
 bench: deps-test all
 	@bench/run.sh
+	@VOXTRACE_BIN=$(abspath $(BUILD)/voxtrace) node bench/viewer.mjs
 
 # Fuzzing: the library objects are built with clang and -fsanitize=fuzzer-no-link into
 # build-fuzz/, each driver in tests/fuzz/ is linked with libFuzzer and run on a copy of its

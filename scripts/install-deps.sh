@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs exactly what voxtrace needs and is missing on a Debian 12 machine.
 #   scripts/install-deps.sh build   - compiler toolchain and C libraries (for `make`, `make run`)
-#   scripts/install-deps.sh test    - the above plus cmocka, clang + libFuzzer, node and the npm
-#                                     packages of package-lock.json
+#   scripts/install-deps.sh test    - the above plus cmocka, clang + libFuzzer, chromium (for the
+#                                     browser suites), node and the npm packages of package-lock.json
 # Packages already installed are left alone; apt-get runs only when something is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ mode=${1:-build}
 pkgs=(gcc make pkg-config libmicrohttpd-dev libsqlite3-dev libprotobuf-c-dev protobuf-c-compiler
       libjansson-dev zlib1g-dev libsodium-dev libcurl4-openssl-dev)
 if [ "$mode" = test ]; then
-  pkgs+=(libcmocka-dev clang libclang-rt-14-dev nodejs npm)
+  pkgs+=(libcmocka-dev clang libclang-rt-14-dev chromium nodejs npm)
 fi
 
 missing=()

@@ -199,7 +199,7 @@ export function render(ctx) {
   api(`/v1/runs/${enc(runId)}/metrics`, { signal: ctx.signal }).then((resp) => {
     if (ctx.signal.aborted) return;
     for (const m of (resp && resp.metrics) || []) {
-      const values = Array.isArray(m.values) ? m.values : [];
+      const values = Array.isArray(m.simulations) ? m.simulations : [];
       metricInfo.set(m.metric_id, {
         name: m.metric_name || m.metric_id, unit: m.unit || '',
         average: typeof m.average === 'number' ? m.average : null,
