@@ -83,6 +83,9 @@ bool vt_api_get_string(vt_req_t *r, json_t *obj, const char *field, bool require
                        const char **out);
 bool vt_api_get_object_text(vt_req_t *r, json_t *obj, const char *field, const char **out_json);
 bool vt_api_get_array_text(vt_req_t *r, json_t *obj, const char *field, const char **out_json);
+/* Checks that every member of a PATCH body is one of the `allowed` names; otherwise replies 400
+ * naming the first other member ("cannot be changed; PATCH accepts ...") and returns false. */
+bool vt_api_patch_keys_check(vt_req_t *r, json_t *body, const char *const *allowed, size_t n);
 /* Stores a jansson value as compact JSON text in the request arena. */
 const char *vt_api_dump(vt_req_t *r, const json_t *v);
 

@@ -457,16 +457,6 @@ static bool patch_once_doc(vt_req_t *r, json_t *doc, const char *field, json_t *
     return true;
 }
 
-static bool patch_field_known(const char *key) {
-    static const char *const fields[] = {
-        "metadata", "tags",        "status",    "external_conversation_id",
-        "agent_id", "occurred_at", "audio_url", "transcript"};
-    for (size_t i = 0; i < VT_ARRAY_LEN(fields); i++)
-        if (strcmp(key, fields[i]) == 0)
-            return true;
-    return false;
-}
-
 void vt_api_convs_patch(vt_req_t *r) {
     if (r->body.len > CONV_MAX_PAYLOAD) {
         vt_req_reply_error(r, VT_ETOOBIG, "Conversation payload exceeds 256 KiB", NULL, NULL);
@@ -476,21 +466,11 @@ void vt_api_convs_patch(vt_req_t *r) {
     if (!body)
         return;
     json_t *doc = NULL;
-    const char *key;
-    json_t *val;
-    json_object_foreach(body, key, val) {
-        if (!patch_field_known(key)) {
-            /* The name is echoed back, so only its start: a key may be megabytes long. */
-            char field[65], msg[160];
-            snprintf(field, sizeof field, "%s", key);
-            snprintf(msg, sizeof msg, "Invalid field %s: cannot be changed", field);
-            vt_req_reply_error(r, VT_EINVAL, msg, field,
-                               "cannot be changed; PATCH accepts metadata, tags, status, "
-                               "external_conversation_id, agent_id, occurred_at, audio_url, "
-                               "transcript");
-            goto out;
-        }
-    }
+    static const char *const patchable[] = {"metadata",    "tags",      "status",
+                                            "external_conversation_id", "agent_id",
+                                            "occurred_at", "audio_url", "transcript"};
+    if (!vt_api_patch_keys_check(r, body, patchable, VT_ARRAY_LEN(patchable)))
+        goto out;
     vt_store_t *st = vt_api_app(r)->store;
     vt_conversation_t c;
     vt_err_t e = st->ops->conv_get(st, r->auth.org_id, param_id(r), &r->arena, &c);

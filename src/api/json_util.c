@@ -89,6 +89,29 @@ bool vt_api_get_array_text(vt_req_t *r, json_t *obj, const char *field, const ch
     return get_typed_text(r, obj, field, false, out_json);
 }
 
+bool vt_api_patch_keys_check(vt_req_t *r, json_t *body, const char *const *allowed, size_t n) {
+    const char *key;
+    json_t *val;
+    json_object_foreach(body, key, val) {
+        bool known = false;
+        for (size_t i = 0; i < n && !known; i++)
+            known = strcmp(key, allowed[i]) == 0;
+        if (known)
+            continue;
+        /* Fields fixed at creation (or computed) are refused rather than silently ignored. The
+         * name is echoed back, so only its start: a key may be megabytes long. */
+        char field[65], msg[160], desc[400];
+        snprintf(field, sizeof field, "%s", key);
+        snprintf(msg, sizeof msg, "Invalid field %s: cannot be changed", field);
+        int len = snprintf(desc, sizeof desc, "cannot be changed; PATCH accepts");
+        for (size_t i = 0; i < n && len > 0 && (size_t)len < sizeof desc; i++)
+            len += snprintf(desc + len, sizeof desc - (size_t)len, "%s %s", i ? "," : "", allowed[i]);
+        vt_req_reply_error(r, VT_EINVAL, msg, field, desc);
+        return false;
+    }
+    return true;
+}
+
 const char *vt_api_dump(vt_req_t *r, const json_t *v) {
     char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
     if (!s)

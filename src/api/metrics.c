@@ -406,16 +406,6 @@ void vt_api_metrics_list(vt_req_t *r) {
     vt_req_reply_json(r, 200);
 }
 
-static bool patch_field_known(const char *key) {
-    if (strcmp(key, "metric_name") == 0 || strcmp(key, "description") == 0 ||
-        strcmp(key, "metric_type") == 0)
-        return true;
-    for (size_t i = 0; i < VT_ARRAY_LEN(doc_fields); i++)
-        if (strcmp(key, doc_fields[i]) == 0)
-            return true;
-    return false;
-}
-
 /* A PATCH is merged into the stored definition member by member (null clears an optional
  * member), and the result is validated as a whole, exactly like a POST. */
 void vt_api_metrics_patch(vt_req_t *r) {
@@ -428,21 +418,13 @@ void vt_api_metrics_patch(vt_req_t *r) {
     if (!body)
         return;
     json_t *obj = NULL;
-    const char *key;
-    json_t *val;
-    json_object_foreach(body, key, val) {
-        if (!patch_field_known(key)) {
-            /* The name is echoed back, so only its start: a key may be megabytes long. */
-            char field[65], msg[160];
-            snprintf(field, sizeof field, "%s", key);
-            snprintf(msg, sizeof msg, "Invalid field %s: cannot be changed", field);
-            vt_req_reply_error(r, VT_EINVAL, msg, field,
-                               "cannot be changed; PATCH accepts metric_name, description, "
-                               "metric_type, span_name, value_source, metric_attribute, "
-                               "aggregation_method, unit, target_condition");
-            goto out;
-        }
-    }
+    static const char *const patchable[] = {"metric_name",      "description",
+                                            "metric_type",      "span_name",
+                                            "value_source",     "metric_attribute",
+                                            "aggregation_method", "unit",
+                                            "target_condition"};
+    if (!vt_api_patch_keys_check(r, body, patchable, VT_ARRAY_LEN(patchable)))
+        goto out;
     vt_store_t *st = store_of(r);
     vt_metric_t m;
     vt_err_t e = st->ops->metric_get(st, r->auth.org_id, id, &r->arena, &m);
