@@ -99,6 +99,8 @@ void vt_api_raw_field(vt_jw_t *w, const char *key, const char *json, const char 
  * conversation_id) and checks it exists in the caller's org; replies 400/404 and returns false
  * when it does not. */
 bool vt_api_query_target(vt_req_t *r, vt_target_kind_t *kind, const char **id);
+/* Writes a span's trace_id, span_id, parent_span_id (null for a root) and name members. */
+void vt_api_write_span_ids(vt_jw_t *w, const vt_span_row_t *s);
 /* Writes one stored span in the read API's JSON form. */
 void vt_api_write_span(vt_jw_t *w, const vt_span_row_t *s, const char *service_name);
 /* Replies with a store error using a message per error kind. */

@@ -55,17 +55,7 @@ static void write_ns_string(vt_jw_t *w, const char *key, uint64_t ns) {
 
 /* The identity and placement of one listed span (slowest or error span). */
 static void write_span_ref(vt_jw_t *w, const vt_span_row_t *s, uint64_t trace_start_ns) {
-    vt_jw_key(w, "span_id");
-    vt_jw_hex(w, s->span_id, 8);
-    vt_jw_key(w, "trace_id");
-    vt_jw_hex(w, s->trace_id, 16);
-    vt_jw_key(w, "parent_span_id");
-    if (s->has_parent)
-        vt_jw_hex(w, s->parent_span_id, 8);
-    else
-        vt_jw_null(w);
-    vt_jw_key(w, "name");
-    vt_jw_str(w, s->name);
+    vt_api_write_span_ids(w, s);
     write_ms(w, "start_offset_ms", s->start_ns - trace_start_ns);
     write_ms(w, "duration_ms", s->end_ns > s->start_ns ? s->end_ns - s->start_ns : 0);
 }

@@ -237,8 +237,7 @@ static const char *service_name_of(vt_req_t *r, vt_str_t resource_json) {
     return name;
 }
 
-void vt_api_write_span(vt_jw_t *w, const vt_span_row_t *s, const char *service_name) {
-    vt_jw_obj_begin(w);
+void vt_api_write_span_ids(vt_jw_t *w, const vt_span_row_t *s) {
     vt_jw_key(w, "trace_id");
     vt_jw_hex(w, s->trace_id, 16);
     vt_jw_key(w, "span_id");
@@ -250,6 +249,11 @@ void vt_api_write_span(vt_jw_t *w, const vt_span_row_t *s, const char *service_n
         vt_jw_null(w);
     vt_jw_key(w, "name");
     vt_jw_str(w, s->name);
+}
+
+void vt_api_write_span(vt_jw_t *w, const vt_span_row_t *s, const char *service_name) {
+    vt_jw_obj_begin(w);
+    vt_api_write_span_ids(w, s);
     vt_jw_key(w, "kind");
     vt_jw_cstr(w, s->kind >= 0 && s->kind <= 5 ? kind_names[s->kind] : "UNSPECIFIED");
     char num[24];
