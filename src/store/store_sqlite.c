@@ -474,59 +474,7 @@ struct sq_store {
     vt_store_t base;
     char *path;
     pthread_key_t key; /* this thread's sq_conn_t */
-    /* WAL checkpoints run on a thread of their own (see sq_wal_hook), so a commit never waits
-     * for one: with SQLite's built-in auto-checkpoint, the committing connection does the
-     * checkpoint itself, and the ingest writer then stalls for it while requests queue. */
-    pthread_t ckpt_thread;
-    bool ckpt_started;
-    pthread_mutex_t ckpt_mu;
-    pthread_cond_t ckpt_cv;
-    bool ckpt_wanted; /* a commit left the WAL at or above SQ_CHECKPOINT_PAGES */
-    bool ckpt_stop;
-    sqlite3 *ckpt_db; /* the checkpoint thread's connection, opened with the store */
 };
-
-/* WAL size that asks for a checkpoint: SQLite's own auto-checkpoint default. */
-#define SQ_CHECKPOINT_PAGES 4096
-
-/* Runs after every commit of every connection (in place of auto-checkpoint). */
-static int sq_wal_hook(void *ud, sqlite3 *db, const char *name, int pages) {
-    (void)db;
-    (void)name;
-    sq_store_t *s = ud;
-    if (pages >= SQ_CHECKPOINT_PAGES) {
-        pthread_mutex_lock(&s->ckpt_mu);
-        s->ckpt_wanted = true;
-        pthread_cond_signal(&s->ckpt_cv);
-        pthread_mutex_unlock(&s->ckpt_mu);
-    }
-    return SQLITE_OK;
-}
-
-/* The checkpoint thread: PASSIVE checkpoints copy committed pages into the database without
- * blocking readers or writers; the WAL restarts from the beginning at the next commit after a
- * complete one, as with auto-checkpoint. */
-static void *ckpt_main(void *arg) {
-    sq_store_t *s = arg;
-    sqlite3 *db = s->ckpt_db;
-    pthread_mutex_lock(&s->ckpt_mu);
-    for (;;) {
-        while (!s->ckpt_wanted && !s->ckpt_stop)
-            pthread_cond_wait(&s->ckpt_cv, &s->ckpt_mu);
-        if (s->ckpt_stop)
-            break;
-        s->ckpt_wanted = false;
-        pthread_mutex_unlock(&s->ckpt_mu);
-        int log_pages, done_pages;
-        int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_pages,
-                                           &done_pages);
-        if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-            vt_log_warn("sqlite: checkpoint failed: %s", sqlite3_errmsg(db));
-        pthread_mutex_lock(&s->ckpt_mu);
-    }
-    pthread_mutex_unlock(&s->ckpt_mu);
-    return NULL;
-}
 
 /* Every open connection of every store. A registry, rather than only the pthread key, lets
  * close() reach the connections of threads that are still alive, and lets the thread-exit
@@ -598,7 +546,6 @@ static vt_err_t conn_open(sq_store_t *s, sq_conn_t **out, char *err, size_t errl
     rc = sqlite3_exec(c->db, pragmas, NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         goto fail;
-    sqlite3_wal_hook(c->db, sq_wal_hook, s);
     *out = c;
     return VT_OK;
 
@@ -2233,16 +2180,6 @@ static void sq_close(vt_store_t *vs) {
         }
     }
     pthread_mutex_unlock(&g_conns_mu);
-    if (s->ckpt_started) {
-        pthread_mutex_lock(&s->ckpt_mu);
-        s->ckpt_stop = true;
-        pthread_cond_signal(&s->ckpt_cv);
-        pthread_mutex_unlock(&s->ckpt_mu);
-        pthread_join(s->ckpt_thread, NULL);
-    }
-    sqlite3_close(s->ckpt_db);
-    pthread_mutex_destroy(&s->ckpt_mu);
-    pthread_cond_destroy(&s->ckpt_cv);
     pthread_key_delete(s->key);
     while (mine) {
         sq_conn_t *next = mine->next;
@@ -2306,11 +2243,7 @@ vt_err_t vt_store_sqlite_open(const char *path, vt_store_t **out, char *err, siz
         return VT_ENOMEM;
     }
     s->base.ops = &sq_ops;
-    pthread_mutex_init(&s->ckpt_mu, NULL);
-    pthread_cond_init(&s->ckpt_cv, NULL);
     if (pthread_key_create(&s->key, conn_thread_exit) != 0) {
-        pthread_mutex_destroy(&s->ckpt_mu);
-        pthread_cond_destroy(&s->ckpt_cv);
         free(s->path);
         free(s);
         snprintf(err, errlen, "no pthread key left");
@@ -2327,18 +2260,6 @@ vt_err_t vt_store_sqlite_open(const char *path, vt_store_t **out, char *err, siz
     }
     if ((e = migrate(c, err, errlen)))
         goto fail;
-    if (sqlite3_open_v2(s->path, &s->ckpt_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
-        snprintf(err, errlen, "cannot open SQLite database %s for checkpoints", s->path);
-        e = VT_EINTERNAL;
-        goto fail;
-    }
-    if (pthread_create(&s->ckpt_thread, NULL, ckpt_main, s) != 0) {
-        snprintf(err, errlen, "cannot start the checkpoint thread");
-        e = VT_EINTERNAL;
-        goto fail;
-    }
-    s->ckpt_started = true;
     *out = &s->base;
     return VT_OK;
 
