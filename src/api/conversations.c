@@ -208,6 +208,26 @@ static bool audio_url_valid(const char *u) {
     return true;
 }
 
+/* Checks the body's metadata (an object) and tags, and puts those given into the stored
+ * document (null leaves them as they are). Replies 400 naming the field and returns false. */
+static bool copy_metadata_and_tags(vt_req_t *r, json_t *body, json_t *doc) {
+    json_t *metadata = json_object_get(body, "metadata");
+    if (metadata && !json_is_null(metadata)) {
+        if (!json_is_object(metadata)) {
+            field_invalid(r, "metadata", "must be an object");
+            return false;
+        }
+        json_object_set(doc, "metadata", metadata);
+    }
+    json_t *tags = json_object_get(body, "tags");
+    if (tags && !json_is_null(tags)) {
+        if (!check_tags(r, tags))
+            return false;
+        json_object_set(doc, "tags", tags);
+    }
+    return true;
+}
+
 bool vt_api_conv_check_transcript(vt_req_t *r, json_t *transcript) {
     if (!json_is_array(transcript)) {
         field_invalid(r, "transcript", "must be an array of messages");
@@ -264,20 +284,8 @@ void vt_api_convs_submit(vt_req_t *r) {
     if (upload_id)
         json_object_set_new(doc, "upload_id", json_string(upload_id));
 
-    json_t *metadata = json_object_get(body, "metadata");
-    if (metadata && !json_is_null(metadata)) {
-        if (!json_is_object(metadata)) {
-            field_invalid(r, "metadata", "must be an object");
-            goto out;
-        }
-        json_object_set(doc, "metadata", metadata);
-    }
-    json_t *tags = json_object_get(body, "tags");
-    if (tags && !json_is_null(tags)) {
-        if (!check_tags(r, tags))
-            goto out;
-        json_object_set(doc, "tags", tags);
-    }
+    if (!copy_metadata_and_tags(r, body, doc))
+        goto out;
     json_t *metrics = json_object_get(body, "metrics");
     if (metrics && !json_is_null(metrics)) {
         size_t i;
@@ -494,20 +502,8 @@ void vt_api_convs_patch(vt_req_t *r) {
         }
         c.status = status;
     }
-    json_t *metadata = json_object_get(body, "metadata");
-    if (metadata && !json_is_null(metadata)) {
-        if (!json_is_object(metadata)) {
-            field_invalid(r, "metadata", "must be an object");
-            goto out;
-        }
-        json_object_set(doc, "metadata", metadata);
-    }
-    json_t *tags = json_object_get(body, "tags");
-    if (tags && !json_is_null(tags)) {
-        if (!check_tags(r, tags))
-            goto out;
-        json_object_set(doc, "tags", tags);
-    }
+    if (!copy_metadata_and_tags(r, body, doc))
+        goto out;
 
     if (!patch_once_column(r, body, "external_conversation_id", 256, &c.external_conversation_id) ||
         !patch_once_column(r, body, "agent_id", 256, &c.agent_id) ||
