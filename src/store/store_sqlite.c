@@ -776,6 +776,23 @@ static vt_err_t query_one(sq_conn_t *c, sqlite3_stmt *st, const char *what, vt_a
     return e;
 }
 
+/* The "one row of an org by its id" read shared by run_get, sim_get, conv_get and metric_get:
+ * statement id binds (org_id, id). */
+static vt_err_t get_in_org(vt_store_t *vs, sq_stmt_id_t id, const char *what, int64_t org_id,
+                           const char *key, vt_arena_t *a,
+                           void (*read)(vt_arena_t *, sqlite3_stmt *, void *, bool *), void *out) {
+    if (!key)
+        return VT_EINVAL;
+    sq_conn_t *c;
+    sqlite3_stmt *st;
+    vt_err_t e = prep(vs, id, &c, &st);
+    if (e)
+        return e;
+    if (sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, key))
+        return bind_fail(st, what);
+    return query_one(c, st, what, a, read, out);
+}
+
 static void read_org_cb(vt_arena_t *a, sqlite3_stmt *st, void *out, bool *oom) {
     read_org(a, st, out, oom);
 }
@@ -994,16 +1011,7 @@ static void read_run_cb(vt_arena_t *a, sqlite3_stmt *st, void *out, bool *oom) {
 
 static vt_err_t sq_run_get(vt_store_t *vs, int64_t org_id, const char *run_id, vt_arena_t *a,
                            vt_run_t *out) {
-    if (!run_id)
-        return VT_EINVAL;
-    sq_conn_t *c;
-    sqlite3_stmt *st;
-    vt_err_t e = prep(vs, ST_RUN_GET, &c, &st);
-    if (e)
-        return e;
-    if (sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, run_id))
-        return bind_fail(st, "run_get");
-    return query_one(c, st, "run_get", a, read_run_cb, out);
+    return get_in_org(vs, ST_RUN_GET, "run_get", org_id, run_id, a, read_run_cb, out);
 }
 
 /* Runs an existence query (SELECT 1 ... WHERE org_id = ?1 AND <id> = ?2). */
@@ -1073,16 +1081,7 @@ static void read_sim_cb(vt_arena_t *a, sqlite3_stmt *st, void *out, bool *oom) {
 
 static vt_err_t sq_sim_get(vt_store_t *vs, int64_t org_id, const char *sim_id, vt_arena_t *a,
                            vt_simulation_t *out) {
-    if (!sim_id)
-        return VT_EINVAL;
-    sq_conn_t *c;
-    sqlite3_stmt *st;
-    vt_err_t e = prep(vs, ST_SIM_GET, &c, &st);
-    if (e)
-        return e;
-    if (sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, sim_id))
-        return bind_fail(st, "sim_get");
-    return query_one(c, st, "sim_get", a, read_sim_cb, out);
+    return get_in_org(vs, ST_SIM_GET, "sim_get", org_id, sim_id, a, read_sim_cb, out);
 }
 
 static vt_err_t sq_conv_create(vt_store_t *vs, int64_t org_id, const vt_conversation_t *cv) {
@@ -1118,16 +1117,7 @@ static void read_conv_cb(vt_arena_t *a, sqlite3_stmt *st, void *out, bool *oom) 
 
 static vt_err_t sq_conv_get(vt_store_t *vs, int64_t org_id, const char *conv_id, vt_arena_t *a,
                             vt_conversation_t *out) {
-    if (!conv_id)
-        return VT_EINVAL;
-    sq_conn_t *c;
-    sqlite3_stmt *st;
-    vt_err_t e = prep(vs, ST_CONV_GET, &c, &st);
-    if (e)
-        return e;
-    if (sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, conv_id))
-        return bind_fail(st, "conv_get");
-    return query_one(c, st, "conv_get", a, read_conv_cb, out);
+    return get_in_org(vs, ST_CONV_GET, "conv_get", org_id, conv_id, a, read_conv_cb, out);
 }
 
 static vt_err_t sq_target_exists(vt_store_t *vs, int64_t org_id, vt_target_kind_t kind,
@@ -1591,16 +1581,7 @@ static void read_metric_cb(vt_arena_t *a, sqlite3_stmt *st, void *out, bool *oom
 
 static vt_err_t sq_metric_get(vt_store_t *vs, int64_t org_id, const char *metric_id, vt_arena_t *a,
                               vt_metric_t *out) {
-    if (!metric_id)
-        return VT_EINVAL;
-    sq_conn_t *c;
-    sqlite3_stmt *st;
-    vt_err_t e = prep(vs, ST_METRIC_GET, &c, &st);
-    if (e)
-        return e;
-    if (sqlite3_bind_int64(st, 1, org_id) | bind_cstr(st, 2, metric_id))
-        return bind_fail(st, "metric_get");
-    return query_one(c, st, "metric_get", a, read_metric_cb, out);
+    return get_in_org(vs, ST_METRIC_GET, "metric_get", org_id, metric_id, a, read_metric_cb, out);
 }
 
 static vt_err_t sq_metric_list(vt_store_t *vs, int64_t org_id, const vt_page_t *pg, vt_arena_t *a,
