@@ -85,6 +85,19 @@ function instrumentCall() {
   return [...memory.getFinishedSpans()];
 }
 
+/** Names of SDK spans in the order GET /v1/traces/spans returns them. */
+function readOrder(spans) {
+  const ns = (s) => BigInt(s.startTime[0]) * 1_000_000_000n + BigInt(s.startTime[1]);
+  const key = (s) => [ns(s), s.spanContext().traceId, s.spanContext().spanId];
+  return [...spans]
+    .sort((a, b) => {
+      const [x, y] = [key(a), key(b)];
+      if (x[0] !== y[0]) return x[0] < y[0] ? -1 : 1;
+      return x[1] !== y[1] ? (x[1] < y[1] ? -1 : 1) : x[2] < y[2] ? -1 : x[2] > y[2] ? 1 : 0;
+    })
+    .map((s) => s.name);
+}
+
 function exportWith(Exporter, conversationId, spans) {
   const exporter = new Exporter({
     url: `${server.url}/v1/traces`,
@@ -112,9 +125,12 @@ test('buffer, submit the transcript, export with X-Conversation-Id, read back', 
 
   const got = await readSpans(conv.conversation_id);
   assert.equal(got.total_spans, 2);
-  assert.deepEqual(got.traces.map((s) => s.name), ['llm', 'tts']);
-  assert.equal(got.traces[0].attributes['metrics.ttfb'], 0.42);
-  assert.equal(got.traces[1].attributes['metrics.ttfb'], 0.18);
+  // The two spans are roots of separate traces and may start in the same nanosecond; the API
+  // orders by start time, then trace id, then span id.
+  assert.deepEqual(got.traces.map((s) => s.name), readOrder(finished));
+  const byName = Object.fromEntries(got.traces.map((s) => [s.name, s]));
+  assert.equal(byName.llm.attributes['metrics.ttfb'], 0.42);
+  assert.equal(byName.tts.attributes['metrics.ttfb'], 0.18);
   for (const s of got.traces) {
     assert.equal(s.service_name, 'my-agent');
     assert.equal(s.resource['service.name'], 'my-agent');
