@@ -63,50 +63,10 @@ echo "voxtrace: $VERSION"
 echo
 
 # ---- server --------------------------------------------------------------------------------
-# The server runs from a copy, so that a rebuild during the run changes nothing and a perf
-# profile can still be read afterwards.
-cp "$BIN" "$OUT/voxtrace-analytics"
-BIN=$OUT/voxtrace-analytics
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/voxtrace-analytics.XXXXXX")
-SERVER_PID=
-PERF_PID=
-cleanup() {
-  if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true; fi
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$SERVER_PID" 2>/dev/null && { echo "bench/analytics: server ignored SIGTERM for 10 s, killing it"; kill -KILL "$SERVER_PID"; }
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# A free port from the kernel; another process may take it before the server binds, so a server
-# that exits at start is retried on a new port.
-free_port() {
-  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); });'
-}
-for attempt in 1 2 3; do
-  PORT=$(free_port)
-  BASE="http://127.0.0.1:$PORT"
-  rm -rf "$TMP/data"
-  "$BIN" serve --listen "127.0.0.1:$PORT" --data "$TMP/data" >"$TMP/server.log" 2>&1 &
-  SERVER_PID=$!
-  code=000
-  for _ in $(seq 100); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz" || true)
-    [ "$code" = 200 ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  [ "$code" = 200 ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null && die "the server did not answer on $BASE within 10 s: $(tail -5 "$TMP/server.log")"
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=
-done
-[ -n "$SERVER_PID" ] || die "the server exited at start: $(tail -5 "$TMP/server.log")"
+BENCH_NAME=analytics
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_start_server
 KEY=$("$BIN" keys create --org default --name bench-analytics --data "$TMP/data") || die "cannot create a key"
 
 # ---- data ----------------------------------------------------------------------------------

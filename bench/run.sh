@@ -77,38 +77,10 @@ cc "${CFLAGS[@]}" -Ibuild/gen $(pkg-config --cflags libprotobuf-c) -o "$OUT/load
    bench/loadgen.c "${pb_objs[@]}" $(pkg-config --libs libprotobuf-c)
 
 # ---- server --------------------------------------------------------------------------------
-# The server runs from a copy, so that a rebuild during the run changes nothing and a perf
-# profile can still be read afterwards.
-cp "$BIN" "$OUT/voxtrace"
-BIN=$OUT/voxtrace
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/voxtrace-bench.XXXXXX")
-SERVER_PID=
-PERF_PID=
-cleanup() {
-  if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID" 2>/dev/null || true; wait "$PERF_PID" 2>/dev/null || true; fi
-  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill -TERM "$SERVER_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
-    kill -0 "$SERVER_PID" 2>/dev/null && { echo "bench: server ignored SIGTERM for 10 s, killing it"; kill -KILL "$SERVER_PID"; }
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'echo "bench: interrupted" >&2; exit 130' INT TERM HUP
-
-PORT=$("$OUT/loadgen" --free-port)
-BASE="http://127.0.0.1:$PORT"
-"$BIN" serve --listen "127.0.0.1:$PORT" --data "$TMP/data" >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 100); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/v1/runs" || true)
-  [ "$code" != 000 ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$TMP/server.log"; die "the server exited at start"; }
-  sleep 0.1
-done
-[ "$code" != 000 ] || { cat "$TMP/server.log"; die "the server did not answer on $BASE within 10 s"; }
-
+BENCH_NAME=ingest
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+bench_start_server
 KEY=$("$BIN" keys create --org default --name bench --data "$TMP/data") || die "cannot create a key"
 api() { # METHOD PATH [JSON]
   curl -sS --fail-with-body -X "$1" -H "X-API-Key: $KEY" -H 'Content-Type: application/json' \
