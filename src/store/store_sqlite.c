@@ -757,6 +757,44 @@ static void read_org(vt_arena_t *a, sqlite3_stmt *st, vt_org_t *o, bool *oom) {
     o->create_ms = sqlite3_column_int64(st, 3);
 }
 
+typedef void (*sq_read_fn)(vt_arena_t *a, sqlite3_stmt *st, void *out, bool *oom);
+
+/* Steps a bound list statement whose LIMIT is page + 1 and reads up to `page` rows of `size`
+ * bytes with `read` into an arena array. *more tells whether a row beyond the page exists.
+ * With page SIZE_MAX (and no LIMIT) it reads every row. */
+static vt_err_t read_list(sq_conn_t *c, sqlite3_stmt *st, const char *what, size_t page,
+                          vt_arena_t *a, sq_read_fn read, size_t size, void **out, size_t *n,
+                          bool *more) {
+    char *rows = NULL;
+    size_t len = 0, cap = 0;
+    bool oom = false, extra = false;
+    int rc;
+    while (!oom && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (len == page) {
+            extra = true;
+            break;
+        }
+        if (len == cap && !(rows = arena_grow(a, rows, &cap, len, size))) {
+            oom = true;
+            break;
+        }
+        read(a, st, rows + len * size, &oom);
+        len++;
+    }
+    vt_err_t e = VT_OK;
+    if (oom)
+        e = VT_ENOMEM;
+    else if (!extra && rc != SQLITE_DONE)
+        e = sq_fail(c, what);
+    sqlite3_reset(st);
+    if (e)
+        return e;
+    *out = rows;
+    *n = len;
+    *more = extra;
+    return VT_OK;
+}
+
 /* Runs a query expected to return at most one row and reads it with `read`. */
 static vt_err_t query_one(sq_conn_t *c, sqlite3_stmt *st, const char *what, vt_arena_t *a,
                           void (*read)(vt_arena_t *, sqlite3_stmt *, void *, bool *), void *out) {
@@ -850,29 +888,13 @@ static vt_err_t sq_org_list(vt_store_t *vs, vt_arena_t *a, vt_org_t **out, size_
     *n = 0;
     sq_conn_t *c;
     sqlite3_stmt *st;
+    void *rows;
+    bool more;
     vt_err_t e = prep(vs, ST_ORG_LIST, &c, &st);
-    if (e)
+    if (e || (e = read_list(c, st, "org_list", SIZE_MAX, a, read_org_cb, sizeof(vt_org_t), &rows,
+                            n, &more)))
         return e;
-    vt_org_t *orgs = NULL;
-    size_t len = 0, cap = 0;
-    bool oom = false;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap && !(orgs = arena_grow(a, orgs, &cap, len, sizeof *orgs))) {
-            oom = true;
-            break;
-        }
-        read_org(a, st, &orgs[len++], &oom);
-    }
-    if (oom)
-        e = VT_ENOMEM;
-    else if (rc != SQLITE_DONE)
-        e = sq_fail(c, "org_list");
-    sqlite3_reset(st);
-    if (e)
-        return e;
-    *out = orgs;
-    *n = len;
+    *out = rows;
     return VT_OK;
 }
 
@@ -940,26 +962,12 @@ static vt_err_t sq_key_list(vt_store_t *vs, int64_t org_id, vt_arena_t *a, vt_ke
     if (e)
         return e;
     sqlite3_bind_int64(st, 1, org_id);
-    vt_key_t *keys = NULL;
-    size_t len = 0, cap = 0;
-    bool oom = false;
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap && !(keys = arena_grow(a, keys, &cap, len, sizeof *keys))) {
-            oom = true;
-            break;
-        }
-        read_key(a, st, &keys[len++], &oom);
-    }
-    if (oom)
-        e = VT_ENOMEM;
-    else if (rc != SQLITE_DONE)
-        e = sq_fail(c, "key_list");
-    sqlite3_reset(st);
-    if (e)
+    void *rows;
+    bool more;
+    if ((e = read_list(c, st, "key_list", SIZE_MAX, a, read_key_cb, sizeof(vt_key_t), &rows, n,
+                       &more)))
         return e;
-    *out = keys;
-    *n = len;
+    *out = rows;
     return VT_OK;
 }
 
@@ -1176,43 +1184,6 @@ static bool cursor_parse(const char *cur, int64_t *ms, const char **id) {
 
 static const char *cursor_make(vt_arena_t *a, int64_t ms, const char *id) {
     return vt_arena_printf(a, "%lld:%s", (long long)ms, id);
-}
-
-typedef void (*sq_read_fn)(vt_arena_t *a, sqlite3_stmt *st, void *out, bool *oom);
-
-/* Steps a bound list statement whose LIMIT is page + 1 and reads up to `page` rows of `size`
- * bytes with `read` into an arena array. *more tells whether a row beyond the page exists. */
-static vt_err_t read_list(sq_conn_t *c, sqlite3_stmt *st, const char *what, size_t page,
-                          vt_arena_t *a, sq_read_fn read, size_t size, void **out, size_t *n,
-                          bool *more) {
-    char *rows = NULL;
-    size_t len = 0, cap = 0;
-    bool oom = false, extra = false;
-    int rc;
-    while (!oom && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == page) {
-            extra = true;
-            break;
-        }
-        if (len == cap && !(rows = arena_grow(a, rows, &cap, len, size))) {
-            oom = true;
-            break;
-        }
-        read(a, st, rows + len * size, &oom);
-        len++;
-    }
-    vt_err_t e = VT_OK;
-    if (oom)
-        e = VT_ENOMEM;
-    else if (!extra && rc != SQLITE_DONE)
-        e = sq_fail(c, what);
-    sqlite3_reset(st);
-    if (e)
-        return e;
-    *out = rows;
-    *n = len;
-    *more = extra;
-    return VT_OK;
 }
 
 static vt_err_t sq_run_list(vt_store_t *vs, int64_t org_id, const vt_page_t *pg, vt_arena_t *a,
